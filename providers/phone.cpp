@@ -1,0 +1,80 @@
+#include "providers/phone.h"
+
+#include <phonenumbers/phonenumber.pb.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <cctype>
+
+namespace numflow::phone {
+namespace {
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+// Keeps digits and a leading '+'; refuses letters and anything else that is not punctuation a
+// human would put in a number, so "call me" or "+1 555 CALL" never becomes a key.
+std::optional<std::string> strip(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool seen_digit = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      out.push_back(c);
+      seen_digit = true;
+    } else if (c == '+' && !seen_digit && out.empty()) {
+      out.push_back('+');
+    } else if (c == ' ' || c == '-' || c == '(' || c == ')' || c == '.' || c == '/' || c == '\t') {
+      continue;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+std::string region_of(const PhoneNumberUtil& util, const PhoneNumber& n, bool valid) {
+  std::string region;
+  if (valid) {
+    util.GetRegionCodeForNumber(n, &region);
+  } else {
+    // An invalid number still has a country when its calling code belongs to one region only.
+    std::list<std::string> regions;
+    util.GetRegionCodesForCountryCallingCode(n.country_code(), &regions);
+    if (regions.size() == 1) region = regions.front();
+  }
+  return region == "ZZ" || region == "001" ? std::string() : region;
+}
+
+}  // namespace
+
+bool is_e164(std::string_view s) {
+  if (s.size() < 8 || s.size() > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9') return false;
+  for (std::size_t i = 2; i < s.size(); ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+
+std::optional<Normalized> normalize(std::string_view text, std::string_view country) {
+  const auto stripped = strip(text);
+  if (!stripped || stripped->empty() || *stripped == "+") return std::nullopt;
+  const bool international = (*stripped)[0] == '+' || country.empty();
+  const std::string candidate = (*stripped)[0] == '+' ? *stripped : (international ? "+" + *stripped : *stripped);
+
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  PhoneNumber parsed;
+  const std::string region_hint = international ? "ZZ" : std::string(country);
+  Normalized out;
+  if (util.Parse(candidate, region_hint, &parsed) == PhoneNumberUtil::NO_PARSING_ERROR) {
+    util.Format(parsed, PhoneNumberUtil::E164, &out.e164);
+    out.valid = util.IsValidNumber(parsed);
+    out.region = region_of(util, parsed, out.valid);
+  } else if (international) {
+    out.e164 = candidate;  // libphonenumber refused it; the E.164 shape check below decides
+  } else {
+    return std::nullopt;
+  }
+  if (!is_e164(out.e164)) return std::nullopt;
+  return out;
+}
+
+}  // namespace numflow::phone

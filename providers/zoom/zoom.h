@@ -1,0 +1,13 @@
+#pragma once
+#include "providers/provider.h"
+
+namespace numflow {
+
+class Zoom final : public Provider {
+ public:
+  std::string_view name() const override { return "zoom"; }
+  std::string account_of(const rapidjson::Value& body) const override;
+  NormalizeResult normalize(const rapidjson::Value& body, const EventContext& ctx) const override;
+};
+
+}  // namespace numflow

@@ -1,0 +1,42 @@
+#include "publish/kafka_config.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace numflow::publish {
+
+Properties durable_producer_defaults() {
+  return {
+      {"acks", "all"},
+      {"enable.idempotence", "true"},  // librdkafka 2.0.2 defaults it to false
+      {"partitioner", "murmur2_random"},
+      {"linger.ms", "5"},
+      {"compression.type", "lz4"},
+      {"socket.nagle.disable", "true"},
+  };
+}
+
+Properties merged(Properties a, const Properties& b) {
+  for (const auto& [k, v] : b) {
+    auto it = std::find_if(a.begin(), a.end(), [&](const auto& p) { return p.first == k; });
+    if (it == a.end())
+      a.emplace_back(k, v);
+    else
+      it->second = v;
+  }
+  return a;
+}
+
+rd_kafka_conf_t* make_conf(const Properties& defaults, const Properties& overrides) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [k, v] : merged(defaults, overrides)) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw std::invalid_argument("Kafka property '" + k + "' refused: " + err);
+    }
+  }
+  return conf;
+}
+
+}  // namespace numflow::publish

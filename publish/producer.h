@@ -1,0 +1,63 @@
+#pragma once
+// KafkaProducer: a durable (acks=all, idempotent) librdkafka producer behind the RawSink
+// interface. Every submit() gets exactly one callback: from the delivery report, or at once when
+// the message cannot even be queued (Kafka unreachable, local queue full).
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "publish/kafka_config.h"
+#include "publish/raw_sink.h"
+#include "publish/topics.h"
+
+namespace numflow::publish {
+
+struct ProducerOptions {
+  Properties properties;                // bootstrap.servers etc., defaults applied first
+  std::vector<TopicSpec> topics;        // provisioned at start (create missing, check policy)
+  std::string readiness_topic;          // ready() needs this topic in the metadata
+  int metadata_interval_ms = 1000;      // readiness probe period
+};
+
+class KafkaProducer final : public RawSink {
+ public:
+  // Throws std::invalid_argument for properties librdkafka refuses. Never blocks on the network:
+  // topic provisioning and readiness run in the background and retry while Kafka is away.
+  explicit KafkaProducer(ProducerOptions options);
+  ~KafkaProducer() override;
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+
+  void submit(Message msg, DeliveryCallback done) override;
+  bool ready() const override { return ready_.load(std::memory_order_acquire); }
+  std::size_t in_flight() const override { return in_flight_.load(std::memory_order_acquire); }
+  bool flush(int timeout_ms) override;
+
+  // Set when an existing topic has the wrong cleanup.policy (or similar): the service must stop.
+  bool misconfigured() const { return misconfigured_.load(); }
+  std::string misconfiguration() const;
+  bool topics_ready() const { return topics_ok_.load(); }
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ private:
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
+  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque);
+  void poll_loop();
+  void probe_loop();
+  bool probe_once();
+
+  ProducerOptions options_;
+  KafkaHandle rk_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> topics_ok_{false};
+  std::atomic<bool> misconfigured_{false};
+  std::atomic<bool> brokers_down_{false};
+  std::atomic<std::size_t> in_flight_{0};
+  mutable std::mutex mu_;
+  std::string misconfiguration_;
+  std::thread poller_, prober_;
+};
+
+}  // namespace numflow::publish

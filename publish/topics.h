@@ -1,0 +1,29 @@
+#pragma once
+// Topic provisioning: create what is missing with the contract's settings (§2), and refuse to run
+// on an existing topic whose cleanup.policy is wrong (a compacted table on a delete topic would
+// silently lose numbers; a raw log on a compacted topic would silently lose events).
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace numflow::publish {
+
+struct TopicSpec {
+  std::string name;
+  std::string cleanup_policy;  // "delete" or "compact"
+  std::int64_t retention_ms = -2;  // -2: leave the broker default
+  int partitions = -1;             // -1: the broker's num.partitions
+  int replication_factor = -1;     // -1: the broker's default.replication.factor
+};
+
+struct TopicsResult {
+  enum Status { ok, retry, misconfigured } status = ok;
+  std::string message;
+};
+
+// Uses any client handle (producer or consumer) for the admin requests.
+TopicsResult ensure_topics(rd_kafka_t* rk, const std::vector<TopicSpec>& specs, int timeout_ms);
+
+}  // namespace numflow::publish

@@ -1,0 +1,319 @@
+// The seeds' examples, normalized by the core, compared with records written out by hand.
+#include "transform/core/core.h"
+
+#include <gtest/gtest.h>
+
+#include "schemas/schema_store.h"
+#include "tests/support/normalize_helpers.h"
+
+namespace numflow::transform {
+namespace {
+
+using namespace numflow::testing;
+
+void expect_valid_record(const Output& o) {
+  ASSERT_TRUE(o.value);
+  const auto doc = parse(*o.value);
+  const char* schema = o.topic == Topic::number_changes ? "number-change.v1" : "extension-change.v1";
+  const auto v = schemas::validate(schema, doc);
+  EXPECT_FALSE(v) << (v ? v->detail : "") << "\n" << *o.value;
+}
+
+TEST(CoreSeeds, EightByEightWebhookSeed) {
+  const std::string body = read_file("providers/8x8/fixtures/webhook-seed.json");
+  const Result r = run("8x8", body);
+  ASSERT_EQ(r.outcome, Outcome::published) << r.detail;
+  ASSERT_EQ(r.outputs.size(), 2u);
+  EXPECT_EQ(r.outputs[0].key, "+65123456789");
+  EXPECT_EQ(r.outputs[1].key, "+65987654321");
+  for (const auto& o : r.outputs) expect_valid_record(o);
+
+  auto got = value_of(r.outputs[1]);
+  got.RemoveMember("event_id");  // a hash: checked separately
+  const auto want = expected(R"({
+    "schema": "numflow.number-change.v1",
+    "number": "+65987654321",
+    "provider": "8x8",
+    "account_id": "MySubAccount",
+    "change": "updated",
+    "changed_fields": ["country_code", "number_valid", "status", "provider_status", "usable_for_new_sessions",
+                       "health", "reference_id", "pricing"],
+    "event_type": "VIRTUAL_NUMBER_UPDATE",
+    "event_time": "2023-04-11T09:34:18.780Z",
+    "processed_at": "2026-11-24T00:00:00.000Z",
+    "state": {
+      "country_code": "SG",
+      "number_valid": false,
+      "status": "active",
+      "provider_status": "Active",
+      "usable_for_new_sessions": true,
+      "health": {"check_enabled": true, "healthy": null, "status": null, "last_checked": null},
+      "cnam": null,
+      "emergency_address": null,
+      "carrier_code": null,
+      "usage_type": null,
+      "number_type": null,
+      "payment_type": null,
+      "location": null,
+      "contact_center_provider": null,
+      "reference_id": "MyVirtualNumber-2",
+      "pricing": {"rental_price": 5.0, "incoming_rate": 0.05, "billing_unit": 60, "currency": "USD"}
+    },
+    "source": null
+  })");
+  EXPECT_EQ(got, want) << *r.outputs[1].value;
+
+  const auto first = value_of(r.outputs[0]);
+  EXPECT_STREQ(first["event_time"].GetString(), "2023-02-17T05:10:14.760Z");
+  EXPECT_EQ(first["state"]["pricing"]["billing_unit"].GetInt(), 1);
+  EXPECT_FALSE(first["state"]["health"]["check_enabled"].GetBool());
+  EXPECT_EQ(std::string(first["event_id"].GetString()).size(), 32u);
+  EXPECT_STRNE(first["event_id"].GetString(), value_of(r.outputs[1])["event_id"].GetString());
+}
+
+TEST(CoreSeeds, EightByEightEventIdIsStableAcrossRetries) {
+  const std::string body = read_file("providers/8x8/fixtures/webhook-seed.json");
+  const auto a = value_of(run("8x8", body).outputs[0]);
+  const auto b = value_of(run("8x8", body).outputs[0]);
+  EXPECT_STREQ(a["event_id"].GetString(), b["event_id"].GetString());
+}
+
+TEST(CoreSeeds, EightByEightNumbersApiSeedShapeIsASnapshot) {
+  const std::string body = R"({"totalNumbers":1,"lastUpdatedAt":"2024-05-01T10:00:00Z","numbers":[
+    {"msisdn":"+6561234567","dateCreated":"2023-01-01T00:00:00Z","dateUpdated":"2024-04-30T08:15:00.5Z",
+     "countryCode":"SG","operationalStatus":"Expiring","referenceId":"Range-7","rentalPrice":3.5,"incomingRate":0,
+     "billingUnit":60,"uri":"/api/v1/subaccounts/acme/numbers/+6561234567","numberHealthCheckEnabled":true,
+     "billingCurrency":"SGD","numberType":"Mobile",
+     "numberHealth":{"isHealthy":false,"status":"NO_ANSWER","lastCheckedTime":"2024-04-30T08:00:00Z"}}],
+    "statusCode":0,"statusMessage":"OK"})";
+  const Result r = run("8x8", body, "acme");
+  ASSERT_EQ(r.outputs.size(), 1u) << r.detail;
+  expect_valid_record(r.outputs[0]);
+  auto got = value_of(r.outputs[0]);
+  got.RemoveMember("event_id");
+  const auto want = expected(R"({
+    "schema": "numflow.number-change.v1", "number": "+6561234567", "provider": "8x8", "account_id": "acme",
+    "change": "created",
+    "changed_fields": ["country_code", "number_valid", "status", "provider_status", "usable_for_new_sessions",
+                       "health", "number_type", "reference_id", "pricing"],
+    "event_type": "NUMBERS_API_SNAPSHOT", "event_time": "2024-04-30T08:15:00.500Z",
+    "processed_at": "2026-11-24T00:00:00.000Z",
+    "state": {"country_code": "SG", "number_valid": true, "status": "expiring", "provider_status": "Expiring",
+      "usable_for_new_sessions": false,
+      "health": {"check_enabled": true, "healthy": false, "status": "NO_ANSWER", "last_checked": "2024-04-30T08:00:00.000Z"},
+      "cnam": null, "emergency_address": null, "carrier_code": null, "usage_type": null, "number_type": "Mobile",
+      "payment_type": null, "location": null, "contact_center_provider": null, "reference_id": "Range-7",
+      "pricing": {"rental_price": 3.5, "incoming_rate": 0, "billing_unit": 60, "currency": "SGD"}},
+    "source": null})");
+  EXPECT_EQ(got, want) << *r.outputs[0].value;
+}
+
+TEST(CoreSeeds, ZoomCnamSeedPlaceholderIsDeadLettered) {
+  const Result r = run("zoom", read_file("providers/zoom/fixtures/cnam-updated-seed.json"));
+  EXPECT_EQ(r.outcome, Outcome::dead_lettered);
+  ASSERT_EQ(r.outputs.size(), 1u);
+  EXPECT_EQ(r.outputs[0].topic, Topic::dead_letter);
+  EXPECT_EQ(r.outputs[0].error_code, "unknown_event");
+}
+
+TEST(CoreSeeds, ZoomCnamFilledIn) {
+  const std::string body = R"({"event":"number_management.peering_number_cnam_updated","event_ts":1700000000123,
+    "payload":{"account_id":"abc123","object":{"cnam":"ACME SUPPORT","carrier_code":1234,
+    "phone_numbers":["+14155550123","14155550124"]}}})";
+  const Result r = run("zoom", body);
+  ASSERT_EQ(r.outputs.size(), 2u) << r.detail;
+  EXPECT_EQ(r.outputs[0].key, "+14155550123");
+  EXPECT_EQ(r.outputs[1].key, "+14155550124");  // digits without '+' are international
+  for (const auto& o : r.outputs) expect_valid_record(o);
+  auto got = value_of(r.outputs[1]);
+  EXPECT_EQ(std::string(got["event_id"].GetString()), std::string(value_of(r.outputs[0])["event_id"].GetString()));
+  got.RemoveMember("event_id");
+  const auto want = expected(R"({
+    "schema": "numflow.number-change.v1", "number": "+14155550124", "provider": "zoom", "account_id": "abc123",
+    "change": "updated", "changed_fields": ["country_code", "number_valid", "cnam", "carrier_code"],
+    "event_type": "number_management.peering_number_cnam_updated", "event_time": "2023-11-14T22:13:20.123Z",
+    "processed_at": "2026-11-24T00:00:00.000Z",
+    "state": {"country_code": "US", "number_valid": true, "status": null, "provider_status": null,
+      "usable_for_new_sessions": null, "health": null, "cnam": "ACME SUPPORT", "emergency_address": null,
+      "carrier_code": 1234, "usage_type": null, "number_type": null, "payment_type": null, "location": null,
+      "contact_center_provider": null, "reference_id": null, "pricing": null},
+    "source": null})");
+  EXPECT_EQ(got, want) << *r.outputs[1].value;
+}
+
+TEST(CoreSeeds, ZoomEmergencyAddressUnderOlderName) {
+  const std::string body = R"({"event":"phone.peering_number_emergency_address_updated","event_ts":1,
+    "payload":{"account_id":"abc123","object":{"emergency_address":{"country":"US","address_line1":"55 Almaden Blvd",
+    "address_line2":"","city":"San Jose","zip":"95113","state_code":"CA","extra":"ignored"},"carrier_code":1,
+    "phone_numbers":["+14085550100"]}}})";
+  const Result r = run("zoom", body);
+  ASSERT_EQ(r.outputs.size(), 1u) << r.detail;
+  expect_valid_record(r.outputs[0]);
+  const auto got = value_of(r.outputs[0]);
+  EXPECT_EQ(got["state"]["emergency_address"], expected(R"({"country":"US","address_line1":"55 Almaden Blvd",
+    "address_line2":"","city":"San Jose","zip":"95113","state_code":"CA"})"));
+  EXPECT_STREQ(got["event_time"].GetString(), "1970-01-01T00:00:00.001Z");
+}
+
+TEST(CoreSeeds, RingCentralContactCenterSeed) {
+  const Result r = run("ringcentral", read_file("providers/ringcentral/fixtures/phone-number-created-seed.json"));
+  ASSERT_EQ(r.outputs.size(), 1u) << r.detail;
+  expect_valid_record(r.outputs[0]);
+  auto got = value_of(r.outputs[0]);
+  const auto want = expected(R"({
+    "schema": "numflow.number-change.v1", "number": "+12024999741", "provider": "ringcentral",
+    "account_id": "37439510", "change": "created",
+    "changed_fields": ["country_code", "number_valid", "status", "provider_status", "usage_type", "number_type",
+                       "payment_type", "location", "contact_center_provider"],
+    "event_type": "Created", "event_id": "ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0",
+    "event_time": "2013-06-14T12:00:00.000Z", "processed_at": "2026-11-24T00:00:00.000Z",
+    "state": {"country_code": "US", "number_valid": true, "status": "active", "provider_status": "Normal",
+      "usable_for_new_sessions": null, "health": null, "cnam": null, "emergency_address": null,
+      "carrier_code": null, "usage_type": "ContactCenterNumber", "number_type": "VoiceFax", "payment_type": "Local",
+      "location": "Washington, DC", "contact_center_provider": {"id": "12345", "name": "ProviderName"},
+      "reference_id": null, "pricing": null},
+    "source": null})");
+  EXPECT_EQ(got, want) << *r.outputs[0].value;
+}
+
+TEST(CoreSeeds, RingCentralExtensionSeed) {
+  const Result r = run("ringcentral", read_file("providers/ringcentral/fixtures/extension-update-seed.json"), "99");
+  ASSERT_EQ(r.outputs.size(), 1u) << r.detail;
+  EXPECT_EQ(r.outputs[0].topic, Topic::extension_changes);
+  EXPECT_EQ(r.outputs[0].key, "ringcentral:99:8475874957");
+  expect_valid_record(r.outputs[0]);
+  const auto want = expected(R"({
+    "schema": "numflow.extension-change.v1", "provider": "ringcentral", "account_id": "99",
+    "extension_id": "8475874957", "change": "updated", "hints": ["ExtensionInfo", "CompanyNumbers"],
+    "event_type": "Update", "event_id": "ed1cf00c-0420-4bf5-a0ae-e659cc9f77e0",
+    "event_time": "2013-06-14T12:00:00.000Z", "processed_at": "2026-11-24T00:00:00.000Z", "source": null})");
+  EXPECT_EQ(value_of(r.outputs[0]), want) << *r.outputs[0].value;
+}
+
+TEST(CoreSeeds, RingCentralDeletedNumberIsFollowedByATombstone) {
+  const std::string body = R"({"uuid":"u-1","event":"/restapi/v1.0/account/~/phone-number?usageType=ContactCenterNumber",
+    "timestamp":"2024-01-02T03:04:05.006Z","subscriptionId":"s","ownerId":"o","body":{"eventType":"Deleted",
+    "phoneNumberInfo":{"uri":"https://platform.ringcentral.com/restapi/v1.0/account/~/phone-number/1",
+    "id":"1","phoneNumber":"+442079460123","status":"Normal"}}})";
+  const Result r = run("ringcentral", body, "4242");
+  ASSERT_EQ(r.outputs.size(), 2u) << r.detail;
+  const auto rec = value_of(r.outputs[0]);
+  EXPECT_STREQ(rec["change"].GetString(), "deleted");
+  EXPECT_STREQ(rec["account_id"].GetString(), "4242");
+  EXPECT_EQ(r.outputs[1].key, "+442079460123");
+  EXPECT_FALSE(r.outputs[1].value.has_value());
+}
+
+TEST(CoreSeeds, RingCentralExtensionDeleteIsFollowedByATombstone) {
+  const std::string body = R"({"uuid":"u-2","event":"/restapi/v1.0/account/37439510/extension/1001",
+    "timestamp":"2024-01-02T03:04:05Z","body":{"extensionId":"1001","eventType":"Delete"}})";
+  const Result r = run("ringcentral", body);
+  ASSERT_EQ(r.outputs.size(), 2u) << r.detail;
+  EXPECT_EQ(r.outputs[0].key, "ringcentral:37439510:1001");
+  EXPECT_STREQ(value_of(r.outputs[0])["change"].GetString(), "deleted");
+  EXPECT_EQ(value_of(r.outputs[0])["hints"].Size(), 0u);
+  EXPECT_FALSE(r.outputs[1].value.has_value());
+}
+
+TEST(CoreSeeds, RingCentralRenewalReminderIsSkipped) {
+  const std::string body = R"({"uuid":"u-3","event":"/restapi/v1.0/subscription/~?threshold=86400&interval=3600",
+    "timestamp":"2024-01-02T03:04:05Z","subscriptionId":"s","ownerId":"o","body":{"id":"s","expiresIn":86399}})";
+  const Result r = run("ringcentral", body);
+  EXPECT_EQ(r.outcome, Outcome::skipped) << r.detail;
+  EXPECT_TRUE(r.outputs.empty());
+}
+
+TEST(CoreBadInput, GarbageIsInvalidJson) {
+  for (const char* body : {"not json", "", "{\"a\":", "{} trailing", "\xff\xfe{}"}) {
+    const Result r = run("8x8", body);
+    ASSERT_EQ(r.outputs.size(), 1u) << body;
+    EXPECT_EQ(r.outputs[0].error_code, "invalid_json") << body;
+  }
+}
+
+TEST(CoreBadInput, InvalidUtf8InsideAStringIsInvalidJson) {
+  const Result r = run("zoom", "{\"event\":\"\xc3\x28\"}");
+  ASSERT_EQ(r.outputs.size(), 1u);
+  EXPECT_EQ(r.outputs[0].error_code, "invalid_json");
+}
+
+TEST(CoreBadInput, NonObjectIsSchemaViolation) {
+  const Result r = run("8x8", "[1,2,3]");
+  EXPECT_EQ(r.outputs.at(0).error_code, "schema_violation");
+}
+
+TEST(CoreBadInput, DeepNestingDoesNotOverflowTheStack) {
+  const std::string body = std::string(100000, '[') + std::string(100000, ']');
+  const Result r = run("8x8", body);
+  EXPECT_EQ(r.outputs.at(0).error_code, "schema_violation");
+}
+
+TEST(CoreBadInput, MissingRequiredFieldNamesThePointer) {
+  const std::string body = R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"a",
+    "virtualNumbers":[{"msisdn":"+6561234567"},{"countryCode":"SG"}]}})";
+  const Result r = run("8x8", body);
+  ASSERT_EQ(r.outputs.size(), 1u);
+  EXPECT_EQ(r.outputs[0].error_code, "schema_violation");
+  EXPECT_NE(r.outputs[0].error_detail.find("/payload/virtualNumbers/1"), std::string::npos) << r.outputs[0].error_detail;
+}
+
+TEST(CoreBadInput, UnknownEightByEightEvent) {
+  const Result r = run("8x8", R"({"eventType":"CALL_STATUS","payload":{}})");
+  EXPECT_EQ(r.outputs.at(0).error_code, "unknown_event");
+}
+
+TEST(CoreBadInput, UnknownProvider) {
+  const Result r = run("twilio", "{}");
+  EXPECT_EQ(r.outputs.at(0).error_code, "unknown_provider");
+}
+
+TEST(CoreBadInput, ImpossibleNumberIsDeadLetteredWhileOthersGoThrough) {
+  const std::string body = R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"a","virtualNumbers":[
+    {"msisdn":"+6561234567","countryCode":"SG","operationalStatus":"Active"},
+    {"msisdn":"not a number","countryCode":"SG"},
+    {"msisdn":"+0123","countryCode":"SG"},
+    {"msisdn":"+447700900123","countryCode":"GB","operationalStatus":"Suspended"}]}})";
+  const Result r = run("8x8", body);
+  ASSERT_EQ(r.outputs.size(), 3u);
+  EXPECT_EQ(r.outputs[0].key, "+6561234567");
+  EXPECT_EQ(r.outputs[1].key, "+447700900123");
+  EXPECT_EQ(r.outputs[2].topic, Topic::dead_letter);
+  EXPECT_EQ(r.outputs[2].error_code, "invalid_number");
+  EXPECT_NE(r.outputs[2].error_detail.find("/payload/virtualNumbers/1/msisdn"), std::string::npos);
+  EXPECT_NE(r.outputs[2].error_detail.find("/payload/virtualNumbers/2/msisdn"), std::string::npos);
+  // An unexpected status is kept, mapped to unknown, not an error.
+  const auto gb = value_of(r.outputs[1]);
+  EXPECT_STREQ(gb["state"]["status"].GetString(), "unknown");
+  EXPECT_STREQ(gb["state"]["provider_status"].GetString(), "Suspended");
+  EXPECT_FALSE(gb["state"]["usable_for_new_sessions"].GetBool());
+}
+
+TEST(CoreRecords, SourceIsWrittenWhenKnown) {
+  MemoryStateStore state;
+  RawEvent ev{"8x8", "", read_file("providers/8x8/fixtures/webhook-seed.json"), kNow,
+              SourcePosition{"webhooks.raw", 2, 42}};
+  const Result r = process(ev, state, {}, kNow);
+  const auto rec = value_of(r.outputs.at(0));
+  EXPECT_EQ(rec["source"], expected(R"({"topic":"webhooks.raw","partition":2,"offset":42})"));
+}
+
+TEST(CoreRecords, ANumberListedTwiceInOneDeliveryIsAppliedInOrder) {
+  const std::string body = R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"a","virtualNumbers":[
+    {"msisdn":"+6561234567","updatedTimestamp":"2024-01-01T00:00:00Z","countryCode":"SG","operationalStatus":"Active"},
+    {"msisdn":"+6561234567","updatedTimestamp":"2024-01-01T00:00:01Z","countryCode":"SG","operationalStatus":"Unhealthy"},
+    {"msisdn":"+6561234567","updatedTimestamp":"2024-01-01T00:00:02Z","countryCode":"SG","operationalStatus":"Unhealthy"}]}})";
+  const Result r = run("8x8", body);
+  ASSERT_EQ(r.outputs.size(), 2u);  // the third entry changes nothing
+  const auto second = value_of(r.outputs[1]);
+  EXPECT_STREQ(second["state"]["status"].GetString(), "unhealthy");
+  EXPECT_EQ(second["changed_fields"], expected(R"(["status","provider_status","usable_for_new_sessions"])"));
+}
+
+TEST(CoreRecords, SplitRawKey) {
+  EXPECT_EQ(split_raw_key("8x8:acme"), (std::pair<std::string_view, std::string_view>{"8x8", "acme"}));
+  EXPECT_EQ(split_raw_key("zoom:"), (std::pair<std::string_view, std::string_view>{"zoom", ""}));
+  EXPECT_EQ(split_raw_key("ringcentral"), (std::pair<std::string_view, std::string_view>{"ringcentral", ""}));
+}
+
+}  // namespace
+}  // namespace numflow::transform

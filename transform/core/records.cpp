@@ -1,0 +1,127 @@
+#include "transform/core/records.h"
+
+#include "common/time.h"
+#include "providers/json_util.h"
+
+namespace numflow::transform {
+namespace {
+
+void append_member(std::string& out, std::string_view key, std::string_view json_value) {
+  out += '"';
+  out += key;  // keys are numflow's own snake_case names: no escaping needed
+  out += "\":";
+  out += json_value;
+  out += ',';
+}
+
+void append_source(std::string& out, const std::optional<SourcePosition>* source) {
+  out += "\"source\":";
+  if (!source || !*source) {
+    out += "null";
+    return;
+  }
+  const auto& s = **source;
+  out += "{\"topic\":" + json::quote(s.topic) + ",\"partition\":" + std::to_string(s.partition) +
+         ",\"offset\":" + std::to_string(s.offset) + "}";
+}
+
+// An object field (health, pricing) from its member slots: null until one of them is known.
+void append_object_field(std::string& out, const NumberState& state, Field field) {
+  bool any = false;
+  for (std::size_t s = 0; s < kSlotCount; ++s) any |= kSlots[s].field == field && state.slots[s].has_value();
+  if (!any) {
+    out += "null";
+    return;
+  }
+  out += '{';
+  bool first = true;
+  for (std::size_t s = 0; s < kSlotCount; ++s) {
+    if (kSlots[s].field != field) continue;
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += kSlots[s].member;
+    out += "\":";
+    out += state.slots[s] ? std::string_view(state.slots[s]->json) : std::string_view("null");
+  }
+  out += '}';
+}
+
+}  // namespace
+
+std::string state_json(const NumberState& state) {
+  std::string out = "{";
+  for (std::size_t f = 0; f < kFieldCount; ++f) {
+    if (f) out += ',';
+    out += '"';
+    out += kFieldNames[f];
+    out += "\":";
+    const Field field = static_cast<Field>(f);
+    if (field == Field::health || field == Field::pricing) {
+      append_object_field(out, state, field);
+      continue;
+    }
+    const std::size_t s = [&] {
+      for (std::size_t i = 0; i < kSlotCount; ++i)
+        if (kSlots[i].field == field) return i;
+      return kSlotCount;
+    }();
+    out += state.slots[s] ? std::string_view(state.slots[s]->json) : std::string_view("null");
+  }
+  out += '}';
+  return out;
+}
+
+std::string number_change_json(const RecordContext& ctx, std::string_view number, const Merged& merged,
+                               std::string_view event_id, std::int64_t event_time_ms) {
+  std::string out;
+  out.reserve(1024);
+  out += '{';
+  append_member(out, "schema", "\"numflow.number-change.v1\"");
+  append_member(out, "number", json::quote(number));
+  append_member(out, "provider", json::quote(ctx.provider));
+  append_member(out, "account_id", json::quote(ctx.account_id));
+  append_member(out, "change", json::quote(to_string(merged.change)));
+  std::string fields = "[";
+  for (std::size_t i = 0; i < merged.changed_fields.size(); ++i) {
+    if (i) fields += ',';
+    fields += '"';
+    fields += kFieldNames[static_cast<std::size_t>(merged.changed_fields[i])];
+    fields += '"';
+  }
+  fields += ']';
+  append_member(out, "changed_fields", fields);
+  append_member(out, "event_type", json::quote(ctx.event_type));
+  append_member(out, "event_id", json::quote(event_id));
+  append_member(out, "event_time", json::quote(format_rfc3339_ms(event_time_ms)));
+  append_member(out, "processed_at", json::quote(format_rfc3339_ms(ctx.processed_at_ms)));
+  append_member(out, "state", state_json(merged.state));
+  append_source(out, ctx.source);
+  out += '}';
+  return out;
+}
+
+std::string extension_change_json(const RecordContext& ctx, const ExtensionUpdate& x) {
+  std::string out = "{";
+  append_member(out, "schema", "\"numflow.extension-change.v1\"");
+  append_member(out, "provider", json::quote(ctx.provider));
+  append_member(out, "account_id", json::quote(ctx.account_id));
+  append_member(out, "extension_id", json::quote(x.extension_id));
+  append_member(out, "change", x.deleted ? "\"deleted\"" : "\"updated\"");
+  std::string hints = "[";
+  for (std::size_t i = 0; i < x.hints.size(); ++i) {
+    if (i) hints += ',';
+    hints += json::quote(x.hints[i]);
+  }
+  hints += ']';
+  append_member(out, "hints", hints);
+  append_member(out, "event_type", json::quote(ctx.event_type));
+  append_member(out, "event_id", json::quote(x.event_id));
+  append_member(out, "event_time", json::quote(format_rfc3339_ms(x.event_time_ms)));
+  append_member(out, "processed_at", json::quote(format_rfc3339_ms(ctx.processed_at_ms)));
+  append_source(out, ctx.source);
+  out += '}';
+  return out;
+}
+
+}  // namespace numflow::transform

@@ -1,0 +1,99 @@
+// numflow-transform: the consumer-group service, and its offline `normalize` command.
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/admin.h"
+#include "common/log.h"
+#include "common/settings.h"
+#include "publish/kafka_settings.h"
+#include "transform/normalize_command.h"
+#include "transform/service.h"
+
+using namespace numflow;
+
+namespace {
+
+Settings service_settings() {
+  Settings s("numflow-transform [OPTIONS]\n       numflow-transform normalize --provider P [--account A] [FILE|-]",
+             "Consumes raw provider webhooks, validates and normalizes them into per-number change records on\n"
+             "compacted topics, and dead-letters what cannot be processed. `normalize --help` for the offline "
+             "command.");
+  publish::add_kafka_options(s);
+  s.add({"metrics-listen", "0.0.0.0:9091", "address of /metrics, /healthz and /readyz"})
+      .add({"group-id", "numflow-transform", "Kafka consumer group"})
+      .add({"batch-max-messages", "500", "raw events per batch (offsets are committed per batch)", Option::Kind::integer})
+      .add({"batch-max-ms", "100", "longest a batch collects before it is published", Option::Kind::integer})
+      .add({"ringcentral-account", "", "account id for RingCentral events that name their account '~'"})
+      .add({"8x8-snapshot-webhooks-complete", "false",
+            "treat 8x8 SNAPSHOT webhooks whose totalNumbers matches the list as complete inventories",
+            Option::Kind::boolean})
+      .add({"log-level", "info", "debug, info, warn or error"});
+  return s;
+}
+
+int run_service(const std::vector<std::string>& args) {
+  Settings s = service_settings();
+  if (auto err = s.parse(args, Settings::process_environment())) {
+    std::cerr << "numflow-transform: " << *err << "\n";
+    return 2;
+  }
+  if (s.help_requested()) {
+    std::cout << s.help();
+    return 0;
+  }
+  if (!log::set_level(s.str("log-level"))) {
+    std::cerr << "numflow-transform: --log-level must be debug, info, warn or error\n";
+    return 2;
+  }
+  std::unique_ptr<transform::Service> service;
+  handle_stop_signals([&service](int sig) {
+    log::info("stopping", {{"signal", sig}});
+    if (service) service->stop();
+  });
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  register_build_info(*registry, "transform");
+  transform::Metrics metrics(*registry);
+
+  transform::ServiceOptions o;
+  o.kafka = publish::kafka_properties(s);
+  o.topics = publish::topic_names(s);
+  o.topic_specs = publish::topic_specs(s);
+  o.group_id = s.str("group-id");
+  o.batch_max_messages = static_cast<int>(s.integer("batch-max-messages"));
+  o.batch_max_ms = static_cast<int>(s.integer("batch-max-ms"));
+  o.default_ringcentral_account = s.str("ringcentral-account");
+  o.core.snapshot_webhooks_complete = s.boolean("8x8-snapshot-webhooks-complete");
+  try {
+    service = std::make_unique<transform::Service>(std::move(o), metrics);
+  } catch (const std::exception& e) {
+    log::error("cannot start", {{"reason", e.what()}});
+    return 2;
+  }
+
+  http::ServerOptions ho;
+  ho.listen = s.str("metrics-listen");
+  http::Server admin(ho, admin_handler(registry, [&] { return service->ready(); }));
+  try {
+    admin.start();
+  } catch (const std::exception& e) {
+    log::error("cannot listen", {{"address", ho.listen}, {"reason", e.what()}});
+    return 2;
+  }
+  log::info("numflow-transform started", {{"metrics_listen", ho.listen}, {"brokers", s.str("brokers")}});
+  const bool ok = service->run();
+  admin.stop();
+  service.reset();
+  log::info("numflow-transform stopped", {{"clean", ok}});
+  return ok ? 0 : 3;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "normalize") return transform::normalize_command({args.begin() + 1, args.end()});
+  return run_service(args);
+}
