@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "common/log.h"
+
 namespace numflow::publish {
 
 Properties durable_producer_defaults() {
@@ -27,8 +29,20 @@ Properties merged(Properties a, const Properties& b) {
   return a;
 }
 
+namespace {
+
+// librdkafka's own log lines, as numflow's JSON lines (syslog levels: 0-3 error, 4 warn, 5-6 info).
+void json_log(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  const log::Level l = level <= 3 ? log::Level::error : level == 4 ? log::Level::warn
+                     : level <= 6 ? log::Level::info : log::Level::debug;
+  log::write(l, "librdkafka", {{"client", rd_kafka_name(rk)}, {"facility", facility}, {"detail", message}});
+}
+
+}  // namespace
+
 rd_kafka_conf_t* make_conf(const Properties& defaults, const Properties& overrides) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, &json_log);
   char err[512];
   for (const auto& [k, v] : merged(defaults, overrides)) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {

@@ -290,7 +290,8 @@ TEST(CoreBadInput, ImpossibleNumberIsDeadLetteredWhileOthersGoThrough) {
 
 TEST(CoreRecords, SourceIsWrittenWhenKnown) {
   MemoryStateStore state;
-  RawEvent ev{"8x8", "", read_file("providers/8x8/fixtures/webhook-seed.json"), kNow,
+  const std::string body = read_file("providers/8x8/fixtures/webhook-seed.json");
+  RawEvent ev{"8x8", "", body, kNow,
               SourcePosition{"webhooks.raw", 2, 42}};
   const Result r = process(ev, state, {}, kNow);
   const auto rec = value_of(r.outputs.at(0));

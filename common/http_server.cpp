@@ -1,0 +1,959 @@
+#include "common/http_server.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <ctime>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <shared_mutex>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace numflow::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// True when the comma-separated list `value` contains `token` (case-insensitive).
+bool has_token(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// IMF-fixdate for the Date header, formatted at most once per second per thread.
+std::string_view http_date() {
+  thread_local std::time_t cached_second = 0;
+  thread_local char buf[40] = {};
+  thread_local std::size_t len = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != cached_second || len == 0) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    len = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    cached_second = now;
+  }
+  return {buf, len};
+}
+
+bool safe_header_value(std::string_view v) {
+  return v.find_first_of("\r\n") == std::string_view::npos && v.find('\0') == std::string_view::npos;
+}
+
+bool safe_header_name(std::string_view n) {
+  if (n.empty()) return false;
+  for (char c : n) {
+    if (c <= ' ' || c == ':' || c == 127) return false;
+  }
+  return true;
+}
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+// While a request is being handled we keep reading (to notice a client that goes away); bytes of
+// pipelined requests are buffered up to this much, then reading pauses until the response.
+constexpr std::size_t kMonitorCap = 64 * 1024;
+
+const std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+const std::string_view kTooManyConnections =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 33\r\n"
+    "Retry-After: 1\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "{\"error\":\"too_many_connections\"}\n";
+
+thread_local const void* tl_io_server = nullptr;
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers, Request, Response
+
+void Headers::add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+
+void Headers::set(std::string name, std::string value) {
+  erase(name);
+  add(std::move(name), std::move(value));
+}
+
+std::size_t Headers::erase(std::string_view name) {
+  const auto before = items_.size();
+  std::erase_if(items_, [&](const Entry& e) { return iequals(e.first, name); });
+  return before - items_.size();
+}
+
+const std::string* Headers::find(std::string_view name) const {
+  for (const auto& e : items_) {
+    if (iequals(e.first, name)) return &e.second;
+  }
+  return nullptr;
+}
+
+std::string_view Headers::get(std::string_view name, std::string_view fallback) const {
+  const std::string* v = find(name);
+  return v ? std::string_view(*v) : fallback;
+}
+
+std::string_view Request::path() const {
+  std::string_view t = target;
+  return t.substr(0, t.find('?'));
+}
+
+std::string_view Request::query() const {
+  std::string_view t = target;
+  const auto q = t.find('?');
+  return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+}
+
+Response Response::text(int status, std::string body, std::string content_type) {
+  Response r;
+  r.status = status;
+  r.headers.add("Content-Type", std::move(content_type));
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::json(int status, std::string body) {
+  return text(status, std::move(body), "application/json");
+}
+
+std::optional<HostPort> parse_host_port(std::string_view text) {
+  HostPort hp;
+  std::string_view port;
+  if (text.empty()) return std::nullopt;
+  if (text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    hp.host = std::string(text.substr(1, close - 1));
+    port = text.substr(close + 2);
+    if (hp.host.empty()) return std::nullopt;
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    const std::string_view host = text.substr(0, colon);
+    if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
+    hp.host = (host.empty() || host == "*") ? std::string("0.0.0.0") : std::string(host);
+    port = text.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return std::nullopt;
+  hp.port = static_cast<std::uint16_t>(value);
+  return hp;
+}
+
+// ---------------------------------------------------------------------------------------------
+// State shared with Respond callbacks; outlives the server while such callbacks exist.
+
+namespace {
+
+struct Shared {
+  // Respond callbacks post to the io_context only while `open` (read lock); the server closes it
+  // (write lock) before the io_context goes away.
+  std::shared_mutex gate;
+  bool open = true;
+
+  std::atomic<std::uint64_t> accepted{0}, rejected{0}, active{0}, requests{0}, in_flight{0}, dropped{0},
+      aborts{0}, read_timeouts{0}, bad_requests{0}, too_large{0}, headers_too_large{0}, handler_errors{0};
+
+  std::mutex m;
+  std::condition_variable cv;
+  void notify() {
+    std::lock_guard lock(m);
+    cv.notify_all();
+  }
+};
+
+}  // namespace
+
+class Session;
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions o, Handler h)
+      : opt(std::move(o)),
+        handler(std::move(h)),
+        shared(std::make_shared<Shared>()),
+        threads_wanted(opt.io_threads ? opt.io_threads : std::max(1u, std::thread::hardware_concurrency())),
+        ioc(static_cast<int>(threads_wanted)),
+        accept_strand(asio::make_strand(ioc)),
+        acceptor(accept_strand),
+        accept_retry(accept_strand) {}
+
+  ~Impl() {
+    // Threads are joined by now; sessions must go before the io_context does.
+    std::unordered_map<Session*, std::shared_ptr<Session>> rest;
+    {
+      std::lock_guard lock(reg_m);
+      rest.swap(sessions);
+    }
+    rest.clear();
+  }
+
+  void start();
+  bool shutdown(std::chrono::steady_clock::time_point deadline);
+  void stop_accepting();
+  void join() {
+    std::unique_lock lock(life_m);
+    life_cv.wait(lock, [&] { return life == Life::stopped; });
+  }
+
+  void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  void unregister(Session* s);
+  void error(std::string_view what) const {
+    if (opt.on_error) {
+      try {
+        opt.on_error(what);
+      } catch (...) {
+      }
+    }
+  }
+  bool in_io_thread() const { return tl_io_server == this; }
+  template <class F>
+  void for_each_session(F f);
+
+  ServerOptions opt;
+  Handler handler;
+  std::shared_ptr<Shared> shared;
+  unsigned threads_wanted;
+
+  std::mutex reg_m;
+  std::unordered_map<Session*, std::shared_ptr<Session>> sessions;
+  std::atomic<bool> draining{false};
+  std::atomic<bool> accept_closed{false};
+
+  enum class Life { created, running, stopping, stopped };
+  std::mutex life_m;
+  std::condition_variable life_cv;
+  Life life = Life::created;
+  bool shutdown_result = true;
+  std::uint16_t port = 0;
+
+  // Asio objects last: destroyed first (in reverse order).
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  asio::strand<asio::io_context::executor_type> accept_strand;
+  tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;
+  std::vector<std::thread> threads;
+};
+
+// ---------------------------------------------------------------------------------------------
+// One connection
+
+namespace {
+
+class ResponseSlot;
+
+}  // namespace
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server::Impl& srv, tcp::socket&& socket, std::string ip, std::uint16_t port)
+      : srv_(srv), stream_(std::move(socket)), remote_ip_(std::move(ip)), remote_port_(port) {}
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+  void start() {
+    if (state_ != State::closed) do_idle();
+  }
+
+  // From a Respond callback, on the strand.
+  void on_response(Response r) {
+    if (state_ != State::handling) {
+      srv_.shared->dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (monitoring_) {
+      pending_response_ = std::move(r);
+      beast::error_code ec;
+      stream_.socket().cancel(ec);  // on_monitor() continues
+      return;
+    }
+    write_response(std::move(r));
+  }
+
+  // Server shutting down: finish what is in progress, then close.
+  void drain() {
+    switch (state_) {
+      case State::idle:
+        close();
+        break;
+      case State::reading:
+      case State::handling:
+      case State::writing:
+        close_after_ = true;
+        break;
+      case State::lingering:
+        close();
+        break;
+      case State::closed:
+        break;
+    }
+  }
+
+  void force_close() { close(); }
+
+ private:
+  enum class State { idle, reading, handling, writing, lingering, closed };
+
+  void do_idle() {
+    if (srv_.draining.load()) {
+      close();
+      return;
+    }
+    if (buffer_.size() > 0) {  // a pipelined request is already here
+      begin_request();
+      return;
+    }
+    state_ = State::idle;
+    stream_.expires_after(srv_.opt.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->on_idle_read(ec, n);
+                            });
+  }
+
+  void on_idle_read(beast::error_code ec, std::size_t n) {
+    if (state_ == State::closed) return;
+    if (ec) {  // idle timeout, client closed, or shutdown
+      close();
+      return;
+    }
+    buffer_.commit(n);
+    begin_request();
+  }
+
+  void begin_request() {
+    state_ = State::reading;
+    received_at_ = std::chrono::steady_clock::now();
+    received_wall_ = std::chrono::system_clock::now();
+    version_ = 11;
+    head_ = false;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(srv_.opt.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser_->body_limit(static_cast<std::uint64_t>(srv_.opt.max_body_bytes));
+    stream_.expires_after(srv_.opt.read_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (state_ == State::closed) return;
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    const auto& h = parser_->get();
+    version_ = h.version();
+    head_ = h.method() == bhttp::verb::head;
+    if (parser_->is_done()) {
+      on_read({});
+      return;
+    }
+    if (version_ >= 11 && buffer_.size() == 0 && has_token(h[bhttp::field::expect], "100-continue")) {
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                          if (self->state_ == State::closed) return;
+                          if (wec) {
+                            self->close();
+                            return;
+                          }
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    auto& s = *srv_.shared;
+    if (ec == bhttp::error::body_limit) {
+      s.too_large.fetch_add(1, std::memory_order_relaxed);
+      error_response(413, "{\"error\":\"body_too_large\"}");
+    } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+      s.headers_too_large.fetch_add(1, std::memory_order_relaxed);
+      error_response(431, "{\"error\":\"headers_too_large\"}");
+    } else if (ec == beast::error::timeout) {
+      s.read_timeouts.fetch_add(1, std::memory_order_relaxed);
+      close();
+    } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      s.bad_requests.fetch_add(1, std::memory_order_relaxed);
+      error_response(400, "{\"error\":\"bad_request\"}");
+    } else {
+      close();  // client closed or reset, or shutdown
+    }
+  }
+
+  void error_response(int status, std::string body) {
+    close_after_ = true;
+    error_close_ = true;
+    parser_.reset();
+    write_response(Response::json(status, std::move(body)));
+  }
+
+  void on_read(beast::error_code ec) {
+    if (state_ == State::closed) return;
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    stream_.expires_never();
+    state_ = State::handling;
+
+    auto msg = parser_->release();
+    parser_.reset();
+    if (!msg.keep_alive()) close_after_ = true;
+
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.version = msg.version();
+    for (const auto& f : msg) req.headers.add(std::string(f.name_string()), std::string(f.value()));
+    req.body = std::move(msg.body());
+    req.remote_ip = remote_ip_;
+    req.remote_port = remote_port_;
+    req.received_at = received_at_;
+    req.received_wall = received_wall_;
+
+    dispatch(std::move(req));
+  }
+
+  void dispatch(Request&& req);
+
+  void start_monitor() {
+    if (buffer_.size() >= kMonitorCap) return;
+    monitoring_ = true;
+    stream_.socket().async_read_some(buffer_.prepare(kReadChunk),
+                                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                       self->on_monitor(ec, n);
+                                     });
+  }
+
+  void on_monitor(beast::error_code ec, std::size_t n) {
+    monitoring_ = false;
+    if (state_ == State::closed) return;
+    if (!ec) buffer_.commit(n);
+    const bool gone = ec && ec != asio::error::operation_aborted;
+    if (pending_response_) {
+      Response r = std::move(*pending_response_);
+      pending_response_.reset();
+      if (gone) {
+        srv_.shared->dropped.fetch_add(1, std::memory_order_relaxed);
+        close();
+        return;
+      }
+      write_response(std::move(r));
+      return;
+    }
+    if (!ec) {
+      start_monitor();
+      return;
+    }
+    if (gone) {  // the client went away before its answer
+      srv_.shared->aborts.fetch_add(1, std::memory_order_relaxed);
+      close();
+    }
+  }
+
+  void write_response(Response r) {
+    state_ = State::writing;
+    res_ = {};
+    res_.version(version_ == 10 ? 10 : 11);
+    const int status = (r.status >= 100 && r.status <= 999) ? r.status : 500;
+    res_.result(static_cast<unsigned>(status));
+    bool has_date = false;
+    for (const auto& [name, value] : r.headers) {
+      if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
+      if (iequals(name, "connection")) {
+        if (has_token(value, "close")) close_after_ = true;
+        continue;
+      }
+      if (!safe_header_name(name) || !safe_header_value(value)) continue;
+      if (iequals(name, "date")) has_date = true;
+      res_.insert(name, value);
+    }
+    if (!has_date) res_.set(bhttp::field::date, http_date());
+    if (srv_.draining.load()) close_after_ = true;
+    res_.keep_alive(!close_after_);
+    const bool no_body = status < 200 || status == 204 || status == 304;
+    if (no_body) {
+      res_.body().clear();
+    } else {
+      res_.content_length(r.body.size());
+      if (!head_) res_.body() = std::move(r.body);
+    }
+    stream_.expires_after(srv_.opt.write_timeout);
+    bhttp::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_write(ec);
+    });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (state_ == State::closed) return;
+    res_ = {};
+    if (ec) {
+      close();
+      return;
+    }
+    if (close_after_ || srv_.draining.load()) {
+      // After an error response the rest of the request is probably still arriving: linger so
+      // the client gets to read the answer. Otherwise close now unless input is waiting.
+      beast::error_code aec;
+      if (!error_close_ && stream_.socket().available(aec) == 0 && !aec) {
+        stream_.socket().shutdown(tcp::socket::shutdown_send, aec);
+        close();
+        return;
+      }
+      linger();
+      return;
+    }
+    do_idle();
+  }
+
+  // After a closing response: half-close and discard input for a while, so the client reads the
+  // response rather than a reset caused by unread request bytes.
+  void linger() {
+    state_ = State::lingering;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) {
+      close();
+      return;
+    }
+    buffer_.consume(buffer_.size());
+    stream_.expires_after(srv_.opt.linger_timeout);
+    linger_read();
+  }
+
+  void linger_read() {
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (self->state_ == State::closed) return;
+                              if (ec) {
+                                self->close();
+                                return;
+                              }
+                              self->linger_read();  // not committed: discarded
+                            });
+  }
+
+  void close() {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    stream_.close();
+    srv_.unregister(this);
+  }
+
+  Server::Impl& srv_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> res_;
+  std::optional<Response> pending_response_;
+  std::string remote_ip_;
+  std::uint16_t remote_port_;
+  State state_ = State::idle;
+  bool close_after_ = false;
+  bool error_close_ = false;
+  bool monitoring_ = false;
+  bool head_ = false;
+  unsigned version_ = 11;
+  std::chrono::steady_clock::time_point received_at_{};
+  std::chrono::system_clock::time_point received_wall_{};
+};
+
+namespace {
+
+// Behind every Respond: delivers the response once, from any thread, while the server exists.
+class ResponseSlot {
+ public:
+  ResponseSlot(std::shared_ptr<Shared> shared, std::weak_ptr<Session> session)
+      : shared_(std::move(shared)), session_(std::move(session)) {}
+  ResponseSlot(const ResponseSlot&) = delete;
+  ResponseSlot& operator=(const ResponseSlot&) = delete;
+
+  ~ResponseSlot() {
+    if (!called_.exchange(true)) {  // the handler dropped its Respond without calling it
+      shared_->handler_errors.fetch_add(1, std::memory_order_relaxed);
+      finish(Response::json(500, "{\"error\":\"internal_error\"}"));
+    }
+  }
+
+  void respond(Response r) {
+    if (called_.exchange(true)) return;  // only the first call counts
+    finish(std::move(r));
+  }
+
+  bool called() const { return called_.load(); }
+
+ private:
+  void finish(Response r) {
+    if (shared_->in_flight.fetch_sub(1) == 1) shared_->notify();
+    std::shared_lock lock(shared_->gate);
+    std::shared_ptr<Session> s = shared_->open ? session_.lock() : nullptr;
+    if (!s) {
+      shared_->dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    auto ex = s->executor();
+    asio::post(ex, [s = std::move(s), r = std::move(r)]() mutable { s->on_response(std::move(r)); });
+  }
+
+  std::shared_ptr<Shared> shared_;
+  std::weak_ptr<Session> session_;
+  std::atomic<bool> called_{false};
+};
+
+}  // namespace
+
+void Session::dispatch(Request&& req) {
+  auto& s = *srv_.shared;
+  s.requests.fetch_add(1, std::memory_order_relaxed);
+  s.in_flight.fetch_add(1);
+  auto slot = std::make_shared<ResponseSlot>(srv_.shared, weak_from_this());
+  try {
+    srv_.handler(std::move(req), [slot](Response r) { slot->respond(std::move(r)); });
+  } catch (const std::exception& e) {
+    s.handler_errors.fetch_add(1, std::memory_order_relaxed);
+    srv_.error(std::string("http handler threw: ") + e.what());
+    slot->respond(Response::json(500, "{\"error\":\"internal_error\"}"));
+  } catch (...) {
+    s.handler_errors.fetch_add(1, std::memory_order_relaxed);
+    srv_.error("http handler threw");
+    slot->respond(Response::json(500, "{\"error\":\"internal_error\"}"));
+  }
+  // Already answered (synchronous handler): the response is on its way, no need to watch.
+  if (state_ == State::handling && !slot->called()) start_monitor();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server::Impl
+
+template <class F>
+void Server::Impl::for_each_session(F f) {
+  std::vector<std::shared_ptr<Session>> all;
+  {
+    std::lock_guard lock(reg_m);
+    all.reserve(sessions.size());
+    for (auto& [_, s] : sessions) all.push_back(s);
+  }
+  for (auto& s : all) f(s);
+}
+
+void Server::Impl::start() {
+  const auto hp = parse_host_port(opt.listen);
+  if (!hp) throw std::runtime_error("invalid listen address '" + opt.listen + "' (want host:port)");
+  tcp::endpoint endpoint;
+  beast::error_code ec;
+  const auto addr = asio::ip::make_address(hp->host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(addr, hp->port);
+  } else {
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(hp->host, std::to_string(hp->port), tcp::resolver::passive);
+    if (results.empty()) throw std::runtime_error("cannot resolve listen host '" + hp->host + "'");
+    endpoint = results.begin()->endpoint();
+  }
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(asio::socket_base::reuse_address(true));
+  acceptor.bind(endpoint);
+  acceptor.listen(opt.backlog > 0 ? opt.backlog : asio::socket_base::max_listen_connections);
+  port = acceptor.local_endpoint().port();
+
+  work.emplace(asio::make_work_guard(ioc));
+  do_accept();  // no io thread yet: safe to touch the acceptor here
+  {
+    std::lock_guard lock(life_m);
+    life = Life::running;
+  }
+  threads.reserve(threads_wanted);
+  for (unsigned i = 0; i < threads_wanted; ++i) {
+    threads.emplace_back([this] {
+      tl_io_server = this;
+      for (;;) {
+        try {
+          ioc.run();
+          break;
+        } catch (const std::exception& e) {
+          error(std::string("http io thread: ") + e.what());
+        } catch (...) {
+          error("http io thread: unknown exception");
+        }
+      }
+      tl_io_server = nullptr;
+    });
+  }
+}
+
+void Server::Impl::do_accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
+}
+
+void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    // e.g. EMFILE: back off a little rather than spin.
+    error("http accept: " + ec.message());
+    accept_retry.expires_after(std::chrono::milliseconds(50));
+    accept_retry.async_wait([this](beast::error_code wec) {
+      if (!wec && acceptor.is_open()) do_accept();
+    });
+    return;
+  }
+  beast::error_code ignored;
+  if (!acceptor.is_open() || draining.load()) {
+    socket.close(ignored);
+    return;
+  }
+  if (shared->active.load() >= opt.max_connections) {
+    shared->rejected.fetch_add(1, std::memory_order_relaxed);
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(kTooManyConnections.data(), kTooManyConnections.size()), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    do_accept();
+    return;
+  }
+  const auto remote = socket.remote_endpoint(ignored);
+  if (ignored) {  // already gone
+    socket.close(ignored);
+    do_accept();
+    return;
+  }
+  asio::ip::address addr = remote.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+  socket.set_option(tcp::no_delay(true), ignored);
+
+  auto session = std::make_shared<Session>(*this, std::move(socket), addr.to_string(), remote.port());
+  {
+    std::lock_guard lock(reg_m);
+    sessions.emplace(session.get(), session);
+  }
+  shared->active.fetch_add(1);
+  shared->accepted.fetch_add(1, std::memory_order_relaxed);
+  asio::post(session->executor(), [session] { session->start(); });
+  do_accept();
+}
+
+void Server::Impl::unregister(Session* s) {
+  std::shared_ptr<Session> keep;  // released outside the lock
+  {
+    std::lock_guard lock(reg_m);
+    auto it = sessions.find(s);
+    if (it == sessions.end()) return;
+    keep = std::move(it->second);
+    sessions.erase(it);
+  }
+  shared->active.fetch_sub(1);
+  shared->notify();
+}
+
+void Server::Impl::stop_accepting() {
+  if (accept_closed.exchange(true)) return;
+  bool running_now;
+  {
+    std::lock_guard lock(life_m);
+    running_now = life == Life::running || life == Life::stopping;
+  }
+  if (!running_now) {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    return;
+  }
+  auto done = std::make_shared<std::promise<void>>();
+  auto fut = done->get_future();
+  asio::post(accept_strand, [this, done] {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    accept_retry.cancel();
+    done->set_value();
+  });
+  if (!in_io_thread()) fut.wait();
+}
+
+bool Server::Impl::shutdown(std::chrono::steady_clock::time_point deadline) {
+  if (in_io_thread()) throw std::logic_error("http::Server::shutdown() called from an io thread");
+  {
+    std::unique_lock lock(life_m);
+    if (life == Life::created) {
+      life = Life::stopped;
+      life_cv.notify_all();
+      return true;
+    }
+    if (life != Life::running) {  // another thread is (or was) shutting down
+      life_cv.wait(lock, [&] { return life == Life::stopped; });
+      return shutdown_result;
+    }
+    life = Life::stopping;
+  }
+
+  stop_accepting();
+  draining.store(true);
+  for_each_session([](const std::shared_ptr<Session>& s) { asio::post(s->executor(), [s] { s->drain(); }); });
+
+  bool ok;
+  {
+    std::unique_lock lock(shared->m);
+    ok = shared->cv.wait_until(lock, deadline, [&] { return shared->active.load() == 0; });
+  }
+  if (!ok) {
+    for_each_session(
+        [](const std::shared_ptr<Session>& s) { asio::post(s->executor(), [s] { s->force_close(); }); });
+    std::unique_lock lock(shared->m);
+    shared->cv.wait_for(lock, std::chrono::seconds(1), [&] { return shared->active.load() == 0; });
+  }
+
+  work.reset();
+  ioc.stop();
+  for (auto& t : threads) {
+    if (t.joinable()) t.join();
+  }
+  {
+    std::unique_lock gate(shared->gate);
+    shared->open = false;
+  }
+  {
+    std::unordered_map<Session*, std::shared_ptr<Session>> rest;
+    {
+      std::lock_guard lock(reg_m);
+      rest.swap(sessions);
+    }
+    shared->active.fetch_sub(rest.size());
+  }
+  {
+    std::lock_guard lock(life_m);
+    life = Life::stopped;
+    shutdown_result = ok;
+  }
+  life_cv.notify_all();
+  return ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {
+  if (!impl_->handler) throw std::invalid_argument("http::Server needs a handler");
+}
+
+Server::~Server() {
+  if (impl_) stop();
+}
+
+void Server::start() {
+  {
+    std::lock_guard lock(impl_->life_m);
+    if (impl_->life != Impl::Life::created) throw std::logic_error("http::Server::start() called twice");
+  }
+  impl_->start();
+}
+
+void Server::run() {
+  bool fresh;
+  {
+    std::lock_guard lock(impl_->life_m);
+    fresh = impl_->life == Impl::Life::created;
+  }
+  if (fresh) start();
+  join();
+}
+
+void Server::join() { impl_->join(); }
+
+std::uint16_t Server::port() const { return impl_->port; }
+
+void Server::stop_accepting() { impl_->stop_accepting(); }
+
+bool Server::shutdown(std::chrono::steady_clock::time_point deadline) { return impl_->shutdown(deadline); }
+
+void Server::stop() { impl_->shutdown(std::chrono::steady_clock::now() - std::chrono::milliseconds(1)); }
+
+bool Server::running() const {
+  std::lock_guard lock(impl_->life_m);
+  return impl_->life == Impl::Life::running;
+}
+
+std::size_t Server::connections() const { return impl_->shared->active.load(); }
+
+std::size_t Server::in_flight() const { return impl_->shared->in_flight.load(); }
+
+ServerStats Server::stats() const {
+  const Shared& s = *impl_->shared;
+  ServerStats r;
+  r.connections_accepted = s.accepted.load();
+  r.connections_rejected = s.rejected.load();
+  r.connections_active = s.active.load();
+  r.requests = s.requests.load();
+  r.in_flight = s.in_flight.load();
+  r.responses_dropped = s.dropped.load();
+  r.client_aborts = s.aborts.load();
+  r.read_timeouts = s.read_timeouts.load();
+  r.bad_requests = s.bad_requests.load();
+  r.bodies_too_large = s.too_large.load();
+  r.headers_too_large = s.headers_too_large.load();
+  r.handler_errors = s.handler_errors.load();
+  return r;
+}
+
+}  // namespace numflow::http

@@ -1,0 +1,496 @@
+#include "ingest/ingest_handler.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <queue>
+#include <stdexcept>
+#include <thread>
+#include <unordered_set>
+#include <utility>
+
+#include <rapidjson/document.h>
+#include <rapidjson/pointer.h>
+
+#include "common/crypto.h"
+#include "common/time.h"
+
+namespace numflow::ingest {
+
+using Clock = std::chrono::steady_clock;
+
+// ---------------------------------------------------------------------------------------------
+// Small pieces
+
+AuthResult AuthResult::accept(std::string method) {
+  AuthResult r;
+  r.kind = accepted;
+  r.method = std::move(method);
+  return r;
+}
+
+AuthResult AuthResult::refuse(int status, std::string reason) {
+  AuthResult r;
+  r.kind = refused;
+  r.status = status;
+  r.reason = std::move(reason);
+  return r;
+}
+
+AuthResult AuthResult::answer_with(http::Response response) {
+  AuthResult r;
+  r.kind = answered;
+  r.answer = std::move(response);
+  return r;
+}
+
+AuthResult NoAuth::check(const http::Request&) const { return AuthResult::accept("none"); }
+
+std::string_view to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::accepted: return "accepted";
+    case Outcome::refused: return "refused";
+    case Outcome::answered: return "answered";
+    case Outcome::not_ready: return "not_ready";
+    case Outcome::queue_full: return "queue_full";
+    case Outcome::unavailable: return "unavailable";
+    case Outcome::failed: return "failed";
+    case Outcome::timeout: return "timeout";
+    case Outcome::too_large: return "too_large";
+    case Outcome::error: return "error";
+  }
+  return "unknown";
+}
+
+AccountOf json_account_at(std::vector<std::string> pointers) {
+  auto compiled = std::make_shared<std::vector<rapidjson::Pointer>>();
+  for (const auto& text : pointers) {
+    rapidjson::Pointer p(text.c_str(), text.size());
+    if (!p.IsValid()) throw std::invalid_argument("invalid JSON pointer '" + text + "'");
+    compiled->push_back(std::move(p));
+  }
+  return [compiled](std::string_view body) -> std::string {
+    if (body.empty()) return {};
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+    if (doc.HasParseError()) return {};
+    for (const auto& p : *compiled) {
+      const rapidjson::Value* v = p.Get(doc);
+      if (v == nullptr) continue;
+      if (v->IsString()) return std::string(v->GetString(), v->GetStringLength());
+      if (v->IsInt64()) return std::to_string(v->GetInt64());
+      if (v->IsUint64()) return std::to_string(v->GetUint64());
+    }
+    return {};
+  };
+}
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+http::Response json(int status, std::string_view key, std::string_view value, const std::string& request_id) {
+  std::string body = "{";
+  append_json_string(body, key);
+  body += ':';
+  append_json_string(body, value);
+  body += ",\"request_id\":";
+  append_json_string(body, request_id);
+  body += '}';
+  http::Response r = http::Response::json(status, std::move(body));
+  r.headers.add("X-Request-Id", request_id);
+  r.headers.add("Cache-Control", "no-store");
+  return r;
+}
+
+http::Response method_not_allowed(std::string allow, const std::string& request_id) {
+  http::Response r = json(405, "error", "method_not_allowed", request_id);
+  r.headers.add("Allow", std::move(allow));
+  return r;
+}
+
+std::int64_t unix_ms(std::chrono::system_clock::time_point tp) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Shared state: lives as long as any request that may still be answered (delivery callbacks
+// hold it), so a late report after ~IngestHandler is harmless.
+
+struct IngestHandler::Core {
+  explicit Core(IngestOptions o) : opt(std::move(o)), retry_after(std::to_string(opt.retry_after.count())) {}
+
+  const ProviderRoute* find_route(std::string_view path) const {
+    for (const auto& r : opt.routes) {
+      if (r.path == path) return &r;
+    }
+    return nullptr;
+  }
+
+  http::Response unavailable(std::string_view error, const std::string& request_id) const {
+    http::Response r = json(503, "error", error, request_id);
+    r.headers.add("Retry-After", retry_after);
+    return r;
+  }
+
+  void record(const ProviderRoute& route, Outcome outcome, int status, Clock::time_point received,
+              std::size_t body_bytes) {
+    std::atomic<std::uint64_t>* counter = nullptr;
+    switch (outcome) {
+      case Outcome::accepted: counter = &accepted; break;
+      case Outcome::refused: counter = &refused; break;
+      case Outcome::answered: counter = &answered; break;
+      case Outcome::not_ready: counter = &not_ready; break;
+      case Outcome::queue_full: counter = &queue_full; break;
+      case Outcome::unavailable: counter = &unavailable_n; break;
+      case Outcome::failed: counter = &failed; break;
+      case Outcome::timeout: counter = &timeouts; break;
+      case Outcome::too_large: counter = &too_large; break;
+      case Outcome::error: counter = &errors; break;
+    }
+    counter->fetch_add(1, std::memory_order_relaxed);
+    if (opt.on_outcome) {
+      try {
+        opt.on_outcome(RequestOutcome{route.provider, outcome, status, Clock::now() - received, body_bytes});
+      } catch (...) {
+      }
+    }
+  }
+
+  void release_in_flight() {
+    if (in_flight.fetch_sub(1) == 1) {
+      std::lock_guard lock(idle_m);
+      idle_cv.notify_all();
+    }
+  }
+
+  const IngestOptions opt;
+  const std::string retry_after;
+  std::atomic<bool> draining{false};
+
+  std::atomic<std::uint64_t> webhook_requests{0}, accepted{0}, refused{0}, answered{0}, not_ready{0},
+      queue_full{0}, unavailable_n{0}, failed{0}, timeouts{0}, too_large{0}, errors{0}, late_reports{0};
+  std::atomic<std::size_t> in_flight{0};
+  mutable std::mutex idle_m;
+  mutable std::condition_variable idle_cv;
+
+  struct Pending;
+  struct Entry {
+    Clock::time_point deadline;
+    std::shared_ptr<Pending> pending;
+    bool operator>(const Entry& o) const { return deadline > o.deadline; }
+  };
+  std::mutex queue_m;
+  std::condition_variable queue_cv;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue;
+  bool stopping = false;
+  std::thread deadline_thread;
+};
+
+// One submitted request: answered exactly once, by its delivery report or by its deadline.
+struct IngestHandler::Core::Pending {
+  std::shared_ptr<Core> core;
+  const ProviderRoute* route = nullptr;  // points into core->opt.routes
+  http::Respond respond;
+  std::string request_id;
+  Clock::time_point received{};
+  Clock::time_point deadline{};
+  std::size_t body_bytes = 0;
+  std::atomic<bool> done{false};
+
+  // False when it had been answered already.
+  bool complete(http::Response response, Outcome outcome) {
+    if (done.exchange(true)) return false;
+    core->record(*route, outcome, response.status, received, body_bytes);
+    http::Respond r = std::move(respond);  // only the winner gets here
+    try {
+      r(std::move(response));
+    } catch (...) {
+    }
+    core->release_in_flight();
+    return true;
+  }
+
+  void on_delivery(const publish::DeliveryResult& result) {
+    if (done.load()) {
+      core->late_reports.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    bool won = false;
+    switch (result.status) {
+      case publish::Delivery::persisted: {
+        std::string body = "{\"status\":\"accepted\",\"request_id\":";
+        append_json_string(body, request_id);
+        body += '}';
+        http::Response r = http::Response::json(200, std::move(body));
+        r.headers.add("X-Request-Id", request_id);
+        r.headers.add("Cache-Control", "no-store");
+        won = complete(std::move(r), Outcome::accepted);
+        break;
+      }
+      case publish::Delivery::failed:
+        won = complete(core->unavailable("kafka_delivery_failed", request_id), Outcome::failed);
+        break;
+      case publish::Delivery::queue_full:
+        won = complete(core->unavailable("kafka_queue_full", request_id), Outcome::queue_full);
+        break;
+      case publish::Delivery::unavailable:
+        won = complete(core->unavailable("kafka_unavailable", request_id), Outcome::unavailable);
+        break;
+    }
+    if (!won) core->late_reports.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+IngestHandler::IngestHandler(IngestOptions options, publish::RawSink& sink) : sink_(sink) {
+  if (options.raw_topic.empty()) throw std::invalid_argument("ingest: the raw topic name is empty");
+  if (options.response_deadline.count() <= 0) throw std::invalid_argument("ingest: response deadline must be > 0");
+  std::unordered_set<std::string> paths;
+  for (auto& route : options.routes) {
+    if (route.provider.empty()) throw std::invalid_argument("ingest: a route has no provider name");
+    if (!route.auth) throw std::invalid_argument("ingest: route for '" + route.provider + "' has no authenticator");
+    if (route.path.empty()) route.path = "/webhooks/" + route.provider;
+    if (route.path == "/healthz" || route.path == "/readyz" || options.get_routes.contains(route.path) ||
+        !paths.insert(route.path).second) {
+      throw std::invalid_argument("ingest: duplicate route path '" + route.path + "'");
+    }
+  }
+  core_ = std::make_shared<Core>(std::move(options));
+  core_->deadline_thread = std::thread([this] { deadline_loop(); });
+}
+
+IngestHandler::~IngestHandler() {
+  {
+    std::lock_guard lock(core_->queue_m);
+    core_->stopping = true;
+  }
+  core_->queue_cv.notify_all();
+  if (core_->deadline_thread.joinable()) core_->deadline_thread.join();
+  std::vector<std::shared_ptr<Core::Pending>> rest;
+  {
+    std::lock_guard lock(core_->queue_m);
+    while (!core_->queue.empty()) {
+      rest.push_back(core_->queue.top().pending);
+      core_->queue.pop();
+    }
+  }
+  for (auto& p : rest) {
+    if (!p->done.load()) p->complete(core_->unavailable("shutting_down", p->request_id), Outcome::unavailable);
+  }
+}
+
+void IngestHandler::deadline_loop() {
+  Core& c = *core_;
+  std::vector<std::shared_ptr<Core::Pending>> due;
+  std::unique_lock lock(c.queue_m);
+  while (!c.stopping) {
+    if (c.queue.empty()) {
+      c.queue_cv.wait(lock);
+      continue;
+    }
+    const auto now = Clock::now();
+    const auto head = c.queue.top().deadline;
+    if (head > now) {
+      c.queue_cv.wait_until(lock, head);
+      continue;
+    }
+    // Take everything due (or due within a millisecond, to batch wake-ups under load).
+    while (!c.queue.empty() && c.queue.top().deadline <= now + std::chrono::milliseconds(1)) {
+      due.push_back(c.queue.top().pending);
+      c.queue.pop();
+    }
+    lock.unlock();
+    for (auto& p : due) {
+      if (!p->done.load()) p->complete(c.unavailable("kafka_timeout", p->request_id), Outcome::timeout);
+    }
+    due.clear();
+    lock.lock();
+  }
+}
+
+http::Handler IngestHandler::handler() {
+  return [this](http::Request&& request, http::Respond respond) { handle(std::move(request), std::move(respond)); };
+}
+
+void IngestHandler::handle(http::Request&& req, http::Respond respond) {
+  Core& c = *core_;
+  const std::string request_id = crypto::random_hex_id();
+  const std::string_view path = req.path();
+  const ProviderRoute* route = c.find_route(path);
+
+  if (route == nullptr) {
+    const bool get_like = req.method == "GET" || req.method == "HEAD";
+    if (path == "/healthz") {
+      respond(get_like ? json(200, "status", "ok", request_id) : method_not_allowed("GET, HEAD", request_id));
+    } else if (path == "/readyz") {
+      if (!get_like) {
+        respond(method_not_allowed("GET, HEAD", request_id));
+      } else if (!c.draining.load() && sink_.ready()) {
+        respond(json(200, "status", "ready", request_id));
+      } else {
+        respond(json(503, "status", "not_ready", request_id));
+      }
+    } else if (auto it = c.opt.get_routes.find(path); it != c.opt.get_routes.end()) {
+      if (!get_like) {
+        respond(method_not_allowed("GET, HEAD", request_id));
+      } else {
+        http::Response r;
+        try {
+          r = it->second(req);
+        } catch (...) {
+          r = json(500, "error", "internal_error", request_id);
+        }
+        respond(std::move(r));
+      }
+    } else {
+      respond(json(404, "error", "not_found", request_id));
+    }
+    return;
+  }
+
+  if (req.method != "POST") {
+    respond(method_not_allowed("POST", request_id));
+    return;
+  }
+
+  c.webhook_requests.fetch_add(1, std::memory_order_relaxed);
+  const Clock::time_point received = req.received_at == Clock::time_point{} ? Clock::now() : req.received_at;
+  const std::size_t body_bytes = req.body.size();
+  auto answer_now = [&](http::Response r, Outcome outcome) {
+    c.record(*route, outcome, r.status, received, body_bytes);
+    respond(std::move(r));
+  };
+
+  if (body_bytes > c.opt.max_body_bytes) {
+    answer_now(json(413, "error", "body_too_large", request_id), Outcome::too_large);
+    return;
+  }
+
+  AuthResult auth;
+  try {
+    auth = route->auth->check(req);
+  } catch (...) {
+    answer_now(json(500, "error", "internal_error", request_id), Outcome::error);
+    return;
+  }
+  switch (auth.kind) {
+    case AuthResult::refused: {
+      const int status = (auth.status >= 400 && auth.status <= 499) ? auth.status : 401;
+      answer_now(json(status, "error", auth.reason.empty() ? "unauthorized" : auth.reason, request_id),
+                 Outcome::refused);
+      return;
+    }
+    case AuthResult::answered: {
+      http::Response r = std::move(auth.answer);
+      if (!r.headers.contains("X-Request-Id")) r.headers.add("X-Request-Id", request_id);
+      answer_now(std::move(r), Outcome::answered);
+      return;
+    }
+    case AuthResult::accepted:
+      break;
+  }
+
+  if (!sink_.ready()) {
+    answer_now(c.unavailable("not_ready", request_id), Outcome::not_ready);
+    return;
+  }
+
+  std::string account;
+  if (route->account_of) {
+    try {
+      account = route->account_of(req.body);
+    } catch (...) {
+      account.clear();
+    }
+  }
+
+  publish::Message msg;
+  msg.topic = c.opt.raw_topic;
+  msg.key.reserve(route->provider.size() + 1 + account.size());
+  msg.key.append(route->provider).append(":").append(account);
+  const auto wall = req.received_wall == std::chrono::system_clock::time_point{} ? std::chrono::system_clock::now()
+                                                                                  : req.received_wall;
+  msg.headers.reserve(5);
+  msg.headers.emplace_back("numflow-provider", route->provider);
+  msg.headers.emplace_back("numflow-received-at", format_rfc3339_ms(unix_ms(wall)));
+  msg.headers.emplace_back("numflow-request-id", request_id);
+  if (const std::string* ct = req.headers.find("Content-Type")) msg.headers.emplace_back("content-type", *ct);
+  msg.headers.emplace_back("numflow-auth", auth.method.empty() ? std::string("unspecified") : auth.method);
+  msg.value = std::move(req.body);
+
+  auto pending = std::make_shared<Core::Pending>();
+  pending->core = core_;
+  pending->route = route;
+  pending->respond = std::move(respond);
+  pending->request_id = request_id;
+  pending->received = received;
+  pending->deadline = received + c.opt.response_deadline;
+  pending->body_bytes = body_bytes;
+  c.in_flight.fetch_add(1);
+
+  try {
+    sink_.submit(std::move(msg), [pending](publish::DeliveryResult result) { pending->on_delivery(result); });
+  } catch (...) {
+    pending->complete(c.unavailable("kafka_unavailable", request_id), Outcome::error);
+    return;
+  }
+  if (pending->done.load()) return;  // refused or persisted synchronously
+
+  bool wake;
+  {
+    std::lock_guard lock(c.queue_m);
+    wake = c.queue.empty() || pending->deadline < c.queue.top().deadline;
+    c.queue.push(Core::Entry{pending->deadline, std::move(pending)});
+  }
+  if (wake) c.queue_cv.notify_one();
+}
+
+std::size_t IngestHandler::in_flight() const { return core_->in_flight.load(); }
+
+bool IngestHandler::wait_idle(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(core_->idle_m);
+  return core_->idle_cv.wait_for(lock, timeout, [&] { return core_->in_flight.load() == 0; });
+}
+
+void IngestHandler::set_draining(bool draining) { core_->draining.store(draining); }
+
+IngestStats IngestHandler::stats() const {
+  const Core& c = *core_;
+  IngestStats s;
+  s.webhook_requests = c.webhook_requests.load();
+  s.accepted = c.accepted.load();
+  s.refused = c.refused.load();
+  s.answered = c.answered.load();
+  s.not_ready = c.not_ready.load();
+  s.queue_full = c.queue_full.load();
+  s.unavailable = c.unavailable_n.load();
+  s.failed = c.failed.load();
+  s.timeouts = c.timeouts.load();
+  s.too_large = c.too_large.load();
+  s.errors = c.errors.load();
+  s.late_reports = c.late_reports.load();
+  s.in_flight = c.in_flight.load();
+  return s;
+}
+
+}  // namespace numflow::ingest

@@ -1,0 +1,160 @@
+#pragma once
+// numflow-ingest's request handling (contract §1, §2): routes provider webhooks to the raw topic
+// and answers 2xx only after the Kafka delivery report says the body is durably stored.
+//
+//   POST /webhooks/{provider}  authenticate -> submit to the raw topic -> 200 when persisted,
+//                              503 + Retry-After when failed / queue full / unavailable / not
+//                              ready / no delivery report within the response deadline
+//   GET  /healthz              200 while the process serves
+//   GET  /readyz               200 when the sink is ready (and not draining), else 503
+//   anything else              404; a known path with another method: 405 with Allow
+//
+// Thread-safe: handle() may run on several io threads at once; delivery reports arrive on a
+// producer thread; a deadline thread answers requests whose report is late.
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/http_server.h"
+#include "publish/raw_sink.h"
+
+namespace numflow::ingest {
+
+struct AuthResult {
+  enum Kind {
+    accepted,  // write it to Kafka; `method` says how it was authenticated
+    refused,   // answer `status` (401/403), never written to Kafka
+    answered,  // a provider handshake: answer `answer` as is, not written to Kafka
+  };
+  Kind kind = accepted;
+  int status = 0;          // refused: 401 or 403
+  std::string reason;      // refused: short machine-readable reason; never a secret
+  std::string method;      // accepted: e.g. "none", "zoom-hmac-sha256" (the numflow-auth header)
+  http::Response answer;   // answered
+
+  static AuthResult accept(std::string method);
+  static AuthResult refuse(int status, std::string reason);
+  static AuthResult answer_with(http::Response response);
+};
+
+// Per provider route. check() is called concurrently from io threads: it must be thread-safe,
+// fast, must not block, and must never log secrets or the body.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual AuthResult check(const http::Request& request) const = 0;
+};
+
+// Accepts everything (method "none"); the contract requires the operator to ask for it.
+class NoAuth final : public Authenticator {
+ public:
+  AuthResult check(const http::Request& request) const override;
+};
+
+// Extracts the account from a body for the record key `{provider}:{account}`. Returns "" when
+// unknown or when the body is not JSON. Must not throw (a throw counts as "").
+using AccountOf = std::function<std::string(std::string_view body)>;
+
+// An AccountOf that parses the body as JSON and returns the first of these JSON pointers
+// (RFC 6901, e.g. "/payload/account_id") that names a string (or an integer, printed).
+AccountOf json_account_at(std::vector<std::string> pointers);
+
+struct ProviderRoute {
+  std::string provider;  // "8x8", "zoom", "ringcentral": key prefix and numflow-provider header
+  std::string path;      // "" means "/webhooks/{provider}"
+  std::shared_ptr<const Authenticator> auth;  // required
+  AccountOf account_of;                       // empty: account ""
+};
+
+// How one request ended (for metrics). Passed to IngestOptions::on_outcome.
+enum class Outcome {
+  accepted,       // 200: persisted
+  refused,        // 401/403 by the authenticator
+  answered,       // handshake answered by the authenticator
+  not_ready,      // 503: sink not ready (or draining), not submitted
+  queue_full,     // 503
+  unavailable,    // 503
+  failed,         // 503: delivery failed
+  timeout,        // 503: no delivery report within the response deadline
+  too_large,      // 413
+  error,          // an authenticator threw (500) or the sink threw on submit (503)
+};
+std::string_view to_string(Outcome outcome);
+
+struct RequestOutcome {
+  std::string_view provider;
+  Outcome outcome;
+  int status;
+  std::chrono::steady_clock::duration latency;  // from the request's first byte to the answer
+  std::size_t body_bytes;
+};
+
+struct IngestOptions {
+  std::string raw_topic = "webhooks.raw";
+  std::size_t max_body_bytes = 1024 * 1024;
+  // Measured from the request's first byte; Zoom and RingCentral drop endpoints slower than 3 s.
+  std::chrono::milliseconds response_deadline{2500};
+  std::chrono::seconds retry_after{5};
+  std::vector<ProviderRoute> routes;
+  // Extra GET (and HEAD) endpoints answered synchronously, e.g. "/metrics". Must be thread-safe.
+  std::map<std::string, std::function<http::Response(const http::Request&)>, std::less<>> get_routes;
+  // Called once per webhook request (POST on a provider route that got past routing), from an
+  // io thread, a producer thread or the deadline thread. Must be thread-safe and cheap.
+  std::function<void(const RequestOutcome&)> on_outcome;
+};
+
+struct IngestStats {
+  std::uint64_t webhook_requests = 0;  // POSTs on provider routes
+  std::uint64_t accepted = 0;
+  std::uint64_t refused = 0;
+  std::uint64_t answered = 0;
+  std::uint64_t not_ready = 0;
+  std::uint64_t queue_full = 0;
+  std::uint64_t unavailable = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t timeouts = 0;
+  std::uint64_t too_large = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t late_reports = 0;  // delivery reports that came after the request was answered
+  std::uint64_t in_flight = 0;     // submitted, not answered yet
+};
+
+class IngestHandler {
+ public:
+  // Throws std::invalid_argument on a bad route table. `sink` must outlive this object.
+  IngestHandler(IngestOptions options, publish::RawSink& sink);
+  // Answers 503 to every request still waiting for its delivery report, then returns. Reports
+  // that arrive later are ignored safely.
+  ~IngestHandler();
+  IngestHandler(const IngestHandler&) = delete;
+  IngestHandler& operator=(const IngestHandler&) = delete;
+
+  void handle(http::Request&& request, http::Respond respond);
+  // A handler for http::Server bound to this object (which must outlive the server's use of it).
+  http::Handler handler();
+
+  // Requests submitted to the sink and not answered yet.
+  std::size_t in_flight() const;
+  // Waits until in_flight() == 0; false on timeout. For SIGTERM: stop accepting, wait, flush.
+  bool wait_idle(std::chrono::milliseconds timeout) const;
+  // While draining, /readyz answers 503 so load balancers stop sending; webhooks still work.
+  void set_draining(bool draining);
+  IngestStats stats() const;
+
+  struct Core;
+
+ private:
+  void deadline_loop();
+
+  std::shared_ptr<Core> core_;
+  publish::RawSink& sink_;
+};
+
+}  // namespace numflow::ingest

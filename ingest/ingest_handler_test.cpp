@@ -1,0 +1,581 @@
+#include "ingest/ingest_handler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <ctime>
+#include <future>
+#include <iomanip>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <rapidjson/document.h>
+
+#include "common/http_test_client.h"
+
+namespace numflow::ingest {
+namespace {
+
+using namespace std::chrono_literals;
+using numflow::http_test::ClientResponse;
+using numflow::http_test::TestClient;
+using publish::Delivery;
+using publish::DeliveryCallback;
+using publish::DeliveryResult;
+using publish::Message;
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// A RawSink whose delivery reports the test controls.
+class FakeSink final : public publish::RawSink {
+ public:
+  enum class Mode { persist, fail, queue_full, unavailable, hold, throws };
+
+  void submit(Message msg, DeliveryCallback done) override {
+    std::unique_lock lock(m_);
+    messages_.push_back(std::move(msg));
+    const Mode mode = mode_;
+    switch (mode) {
+      case Mode::hold:
+        held_.push_back(std::move(done));
+        cv_.notify_all();
+        return;
+      case Mode::throws:
+        throw std::runtime_error("sink exploded");
+      default:
+        break;
+    }
+    lock.unlock();
+    // Synchronous report, from the caller's stack (what a sink does when it refuses at once).
+    done(DeliveryResult{mode == Mode::persist      ? Delivery::persisted
+                        : mode == Mode::fail       ? Delivery::failed
+                        : mode == Mode::queue_full ? Delivery::queue_full
+                                                   : Delivery::unavailable,
+                        mode == Mode::persist ? "" : "test"});
+  }
+  bool ready() const override { return ready_.load(); }
+  std::size_t in_flight() const override {
+    std::lock_guard lock(m_);
+    return held_.size();
+  }
+  bool flush(int) override { return true; }
+
+  void set_mode(Mode m) {
+    std::lock_guard lock(m_);
+    mode_ = m;
+  }
+  void set_ready(bool r) { ready_.store(r); }
+  bool wait_held(std::size_t n, std::chrono::milliseconds timeout = 5000ms) {
+    std::unique_lock lock(m_);
+    return cv_.wait_for(lock, timeout, [&] { return held_.size() >= n; });
+  }
+  std::vector<DeliveryCallback> take_held() {
+    std::lock_guard lock(m_);
+    return std::exchange(held_, {});
+  }
+  // Reports every held message from another thread (like librdkafka's delivery thread).
+  void release_all(Delivery d) {
+    auto held = take_held();
+    std::thread([&held, d] {
+      for (auto& cb : held) cb(DeliveryResult{d, d == Delivery::persisted ? "" : "test"});
+    }).join();
+  }
+  std::vector<Message> messages() const {
+    std::lock_guard lock(m_);
+    return messages_;
+  }
+  std::size_t submitted() const {
+    std::lock_guard lock(m_);
+    return messages_.size();
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::condition_variable cv_;
+  Mode mode_ = Mode::persist;
+  std::atomic<bool> ready_{true};
+  std::vector<Message> messages_;
+  std::vector<DeliveryCallback> held_;
+};
+
+// X-Test-Auth: refuse -> 403, handshake -> answered, throw -> throws; otherwise accepted.
+class ScriptedAuth final : public Authenticator {
+ public:
+  AuthResult check(const http::Request& r) const override {
+    const auto what = r.headers.get("X-Test-Auth");
+    if (what == "refuse") return AuthResult::refuse(403, "bad_signature");
+    if (what == "refuse-no-status") return AuthResult::refuse(0, "");
+    if (what == "handshake") {
+      http::Response res = http::Response::json(200, "{\"plainToken\":\"abc\"}");
+      return AuthResult::answer_with(std::move(res));
+    }
+    if (what == "throw") throw std::runtime_error("auth exploded");
+    return AuthResult::accept("test-signature");
+  }
+};
+
+std::string header_of(const Message& m, std::string_view name) {
+  for (const auto& [k, v] : m.headers) {
+    if (k == name) return v;
+  }
+  return "<missing>";
+}
+
+bool has_header(const Message& m, std::string_view name) {
+  for (const auto& [k, v] : m.headers) {
+    if (k == name) return true;
+  }
+  return false;
+}
+
+rapidjson::Document parse(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str(), body.size());
+  return d;
+}
+
+std::string json_field(const std::string& body, const char* name) {
+  auto d = parse(body);
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember(name) || !d[name].IsString()) return "<none>";
+  return d[name].GetString();
+}
+
+IngestOptions test_options() {
+  IngestOptions o;
+  o.routes.push_back({"8x8", "", std::make_shared<NoAuth>(), json_account_at({"/payload/subAccountId"})});
+  o.routes.push_back({"zoom", "", std::make_shared<ScriptedAuth>(), json_account_at({"/payload/account_id"})});
+  o.routes.push_back({"ringcentral", "", std::make_shared<NoAuth>(), [](std::string_view) { return std::string("rc1"); }});
+  return o;
+}
+
+class IngestTest : public ::testing::Test {
+ protected:
+  void start(IngestOptions o = test_options(), http::ServerOptions so = {}) {
+    o.on_outcome = [this](const RequestOutcome& out) {
+      std::lock_guard lock(outcomes_m_);
+      outcomes_.emplace_back(std::string(out.provider), out.outcome, out.status);
+    };
+    handler_ = std::make_unique<IngestHandler>(std::move(o), sink_);
+    so.listen = "127.0.0.1:0";
+    server_ = std::make_unique<http::Server>(so, handler_->handler());
+    server_->start();
+  }
+  void TearDown() override {
+    server_.reset();   // first: no more requests
+    handler_.reset();  // then: answers what is left (dropped), ignores late reports
+  }
+
+  std::optional<ClientResponse> call(std::string_view method, std::string_view target, std::string_view body = {},
+                                     const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    TestClient c(server_->port());
+    if (!c.send(TestClient::request(method, target, body, headers))) return std::nullopt;
+    return c.read_response(5000ms, method == "HEAD");
+  }
+
+  std::vector<std::tuple<std::string, Outcome, int>> outcomes() {
+    std::lock_guard lock(outcomes_m_);
+    return outcomes_;
+  }
+
+  FakeSink sink_;
+  std::unique_ptr<IngestHandler> handler_;
+  std::unique_ptr<http::Server> server_;
+  std::mutex outcomes_m_;
+  std::vector<std::tuple<std::string, Outcome, int>> outcomes_;
+};
+
+const std::string kZoomBody =
+    R"({"event":"phone.peering_number_cnam_updated","event_ts":1,"payload":{"account_id":"acc-1","object":{}}})";
+
+// ------------------------------------------------------------------------------------------
+
+TEST_F(IngestTest, PersistedAnswers200AndPublishesExactBodyWithHeadersAndKey) {
+  start();
+  const auto before = std::chrono::system_clock::now();
+  auto r = call("POST", "/webhooks/zoom?token=ignored-for-routing", kZoomBody,
+                {{"Content-Type", "application/json; charset=utf-8"}, {"X-Zm-Signature", "v0=abc"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Content-Type"), "application/json");
+  const std::string rid = r->header("X-Request-Id");
+  EXPECT_TRUE(std::regex_match(rid, std::regex("[0-9a-f]{32}"))) << rid;
+  EXPECT_EQ(json_field(r->body, "status"), "accepted");
+  EXPECT_EQ(json_field(r->body, "request_id"), rid);
+
+  const auto msgs = sink_.messages();
+  ASSERT_EQ(msgs.size(), 1u);
+  const Message& m = msgs[0];
+  EXPECT_EQ(m.topic, "webhooks.raw");
+  EXPECT_EQ(m.key, "zoom:acc-1");
+  EXPECT_EQ(m.value, kZoomBody);
+  EXPECT_EQ(header_of(m, "numflow-provider"), "zoom");
+  EXPECT_EQ(header_of(m, "numflow-request-id"), rid);
+  EXPECT_EQ(header_of(m, "content-type"), "application/json; charset=utf-8");
+  EXPECT_EQ(header_of(m, "numflow-auth"), "test-signature");
+  const std::string at = header_of(m, "numflow-received-at");
+  EXPECT_TRUE(std::regex_match(at, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"))) << at;
+  // The header is the receive time (to the millisecond), so it lies in [before, now].
+  std::tm tm{};
+  std::istringstream in(at.substr(0, 19));
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
+  const auto secs = std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(std::stoi(at.substr(20, 3)));
+  EXPECT_GE(secs, std::chrono::floor<std::chrono::seconds>(before));
+  EXPECT_LE(secs, std::chrono::system_clock::now());
+  EXPECT_EQ(m.headers.size(), 5u);
+
+  EXPECT_EQ(handler_->stats().accepted, 1u);
+  EXPECT_EQ(handler_->in_flight(), 0u);
+  EXPECT_THAT(outcomes(), ::testing::ElementsAre(std::make_tuple(std::string("zoom"), Outcome::accepted, 200)));
+}
+
+TEST_F(IngestTest, KeyHasEmptyAccountWhenUnknownAndBodyBytesAreKeptExactly) {
+  start();
+  const std::string binary("not json \x00\xff\r\n{", 15);
+  auto r = call("POST", "/webhooks/8x8", binary);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  auto r2 = call("POST", "/webhooks/ringcentral", "{}", {{"Content-Type", "application/json"}});
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 200);
+  auto r3 = call("POST", "/webhooks/8x8", R"({"payload":{"subAccountId":"Sub-9"}})");
+  ASSERT_TRUE(r3);
+  const auto msgs = sink_.messages();
+  ASSERT_EQ(msgs.size(), 3u);
+  EXPECT_EQ(msgs[0].key, "8x8:");
+  EXPECT_EQ(msgs[0].value, binary);
+  EXPECT_FALSE(has_header(msgs[0], "content-type"));  // the request had none
+  EXPECT_EQ(header_of(msgs[0], "numflow-auth"), "none");
+  EXPECT_EQ(header_of(msgs[0], "numflow-provider"), "8x8");
+  EXPECT_EQ(msgs[1].key, "ringcentral:rc1");
+  EXPECT_EQ(msgs[2].key, "8x8:Sub-9");
+}
+
+TEST_F(IngestTest, EmptyBodyIsCaptured) {
+  start();
+  auto r = call("POST", "/webhooks/8x8", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  ASSERT_EQ(sink_.submitted(), 1u);
+  EXPECT_EQ(sink_.messages()[0].value, "");
+  EXPECT_EQ(sink_.messages()[0].key, "8x8:");
+}
+
+TEST_F(IngestTest, RequestIdsAreUniqueAndKeepAliveCarriesManyRequests) {
+  start();
+  TestClient c(server_->port());
+  std::set<std::string> ids;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(c.send(TestClient::request("POST", "/webhooks/8x8", "{\"n\":" + std::to_string(i) + "}")));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << i;
+    ASSERT_EQ(r->status, 200);
+    ids.insert(r->header("X-Request-Id"));
+  }
+  EXPECT_EQ(ids.size(), 200u);
+  EXPECT_EQ(sink_.submitted(), 200u);
+  EXPECT_EQ(server_->stats().connections_accepted, 1u);
+}
+
+TEST_F(IngestTest, DeliveryFailuresAnswer503WithRetryAfter) {
+  IngestOptions o = test_options();
+  o.retry_after = 7s;
+  start(o);
+  const std::vector<std::pair<FakeSink::Mode, std::string>> cases = {
+      {FakeSink::Mode::fail, "kafka_delivery_failed"},
+      {FakeSink::Mode::queue_full, "kafka_queue_full"},
+      {FakeSink::Mode::unavailable, "kafka_unavailable"},
+      {FakeSink::Mode::throws, "kafka_unavailable"},
+  };
+  for (const auto& [mode, error] : cases) {
+    sink_.set_mode(mode);
+    auto r = call("POST", "/webhooks/8x8", "{}");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503) << error;
+    EXPECT_EQ(r->header("Retry-After"), "7");
+    EXPECT_EQ(json_field(r->body, "error"), error);
+    EXPECT_EQ(json_field(r->body, "request_id"), r->header("X-Request-Id"));
+  }
+  const auto s = handler_->stats();
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.queue_full, 1u);
+  EXPECT_EQ(s.unavailable, 1u);
+  EXPECT_EQ(s.errors, 1u);
+  EXPECT_EQ(s.accepted, 0u);
+  EXPECT_EQ(s.in_flight, 0u);
+}
+
+TEST_F(IngestTest, NotReadyAnswers503AtOnceWithoutSubmitting) {
+  start();
+  sink_.set_ready(false);
+  auto r = call("POST", "/webhooks/8x8", "{}");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("Retry-After"), "5");
+  EXPECT_EQ(json_field(r->body, "error"), "not_ready");
+  EXPECT_EQ(sink_.submitted(), 0u);
+  EXPECT_EQ(call("GET", "/readyz")->status, 503);
+  EXPECT_EQ(call("GET", "/healthz")->status, 200);
+
+  sink_.set_ready(true);
+  EXPECT_EQ(call("GET", "/readyz")->status, 200);
+  handler_->set_draining(true);
+  EXPECT_EQ(call("GET", "/readyz")->status, 503);
+  EXPECT_EQ(call("POST", "/webhooks/8x8", "{}")->status, 200);  // still served while draining
+  EXPECT_EQ(call("GET", "/healthz")->status, 200);
+  EXPECT_EQ(handler_->stats().not_ready, 1u);
+}
+
+TEST_F(IngestTest, RoutingStatusCodes) {
+  IngestOptions o = test_options();
+  o.get_routes["/metrics"] = [](const http::Request&) {
+    return http::Response::text(200, "numflow_up 1\n", "text/plain; version=0.0.4");
+  };
+  start(o);
+  EXPECT_EQ(call("GET", "/nope")->status, 404);
+  EXPECT_EQ(call("POST", "/webhooks/unknown", "{}")->status, 404);
+  EXPECT_EQ(call("POST", "/webhooks/zoom/", "{}")->status, 404);
+  auto nf = call("GET", "/");
+  EXPECT_EQ(json_field(nf->body, "error"), "not_found");
+
+  auto r = call("GET", "/webhooks/zoom");
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->header("Allow"), "POST");
+  r = call("PUT", "/webhooks/8x8?x=1", "{}");
+  EXPECT_EQ(r->status, 405);
+  r = call("POST", "/healthz", "{}");
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(r->header("Allow"), "GET, HEAD");
+  r = call("DELETE", "/readyz");
+  EXPECT_EQ(r->status, 405);
+
+  r = call("GET", "/healthz?probe=1");
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json_field(r->body, "status"), "ok");
+  r = call("HEAD", "/healthz");
+  EXPECT_EQ(r->status, 200);
+  r = call("GET", "/metrics");
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "numflow_up 1\n");
+  EXPECT_EQ(call("POST", "/metrics", "")->status, 405);
+  EXPECT_EQ(sink_.submitted(), 0u);
+  EXPECT_TRUE(outcomes().empty());  // only webhook deliveries are outcomes
+}
+
+TEST_F(IngestTest, BodyOverTheLimitAnswers413) {
+  IngestOptions o = test_options();
+  o.max_body_bytes = 100;
+  http::ServerOptions so;
+  so.max_body_bytes = 1000;
+  start(o, so);
+  auto r = call("POST", "/webhooks/8x8", std::string(101, 'x'));
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(json_field(r->body, "error"), "body_too_large");
+  r = call("POST", "/webhooks/8x8", std::string(2000, 'x'));  // over the server's own limit
+  EXPECT_EQ(r->status, 413);
+  r = call("POST", "/webhooks/8x8", std::string(100, 'x'));
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(sink_.submitted(), 1u);
+  EXPECT_EQ(handler_->stats().too_large, 1u);
+}
+
+TEST_F(IngestTest, AuthenticationRefusedOrAnsweredIsNeverWrittenToKafka) {
+  start();
+  auto r = call("POST", "/webhooks/zoom", kZoomBody, {{"X-Test-Auth", "refuse"}});
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(json_field(r->body, "error"), "bad_signature");
+  EXPECT_FALSE(r->header("X-Request-Id").empty());
+  r = call("POST", "/webhooks/zoom", kZoomBody, {{"X-Test-Auth", "refuse-no-status"}});
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(json_field(r->body, "error"), "unauthorized");
+  r = call("POST", "/webhooks/zoom", "", {{"X-Test-Auth", "handshake"}});
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "{\"plainToken\":\"abc\"}");
+  r = call("POST", "/webhooks/zoom", kZoomBody, {{"X-Test-Auth", "throw"}});
+  EXPECT_EQ(r->status, 500);
+  // Authentication comes before readiness: a handshake works while Kafka is down.
+  sink_.set_ready(false);
+  r = call("POST", "/webhooks/zoom", "", {{"X-Test-Auth", "handshake"}});
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(sink_.submitted(), 0u);
+  const auto s = handler_->stats();
+  EXPECT_EQ(s.refused, 2u);
+  EXPECT_EQ(s.answered, 2u);
+  EXPECT_EQ(s.errors, 1u);
+}
+
+TEST_F(IngestTest, AnswersOnlyAfterTheDelayedDeliveryReport) {
+  start();
+  sink_.set_mode(FakeSink::Mode::hold);
+  TestClient c(server_->port());
+  ASSERT_TRUE(c.send(TestClient::request("POST", "/webhooks/8x8", "{}")));
+  ASSERT_TRUE(sink_.wait_held(1));
+  EXPECT_FALSE(c.read_response(100ms));  // nothing before the report
+  EXPECT_EQ(handler_->in_flight(), 1u);
+  EXPECT_FALSE(handler_->wait_idle(10ms));
+  sink_.release_all(Delivery::persisted);
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(handler_->wait_idle(1000ms));
+  EXPECT_EQ(handler_->in_flight(), 0u);
+}
+
+TEST_F(IngestTest, DeadlineAnswers503AndTheLateReportIsIgnored) {
+  IngestOptions o = test_options();
+  o.response_deadline = 150ms;
+  start(o);
+  sink_.set_mode(FakeSink::Mode::hold);
+  TestClient c(server_->port());
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.send(TestClient::request("POST", "/webhooks/8x8", "{}")));
+  auto r = c.read_response(3000ms);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(json_field(r->body, "error"), "kafka_timeout");
+  EXPECT_EQ(r->header("Retry-After"), "5");
+  EXPECT_GE(took, 140ms);
+  EXPECT_LT(took, 1000ms);
+  EXPECT_EQ(handler_->in_flight(), 0u);
+  const std::string first_id = r->header("X-Request-Id");
+
+  // The report comes late: ignored, and it must not answer the next request on the connection.
+  sink_.release_all(Delivery::persisted);
+  EXPECT_EQ(handler_->stats().late_reports, 1u);
+  sink_.set_mode(FakeSink::Mode::persist);
+  ASSERT_TRUE(c.send(TestClient::request("POST", "/webhooks/8x8", "{\"second\":1}")));
+  r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->header("X-Request-Id"), first_id);
+  EXPECT_EQ(json_field(r->body, "request_id"), r->header("X-Request-Id"));
+  EXPECT_EQ(handler_->stats().timeouts, 1u);
+  EXPECT_EQ(handler_->stats().accepted, 1u);
+}
+
+TEST_F(IngestTest, FiveHundredConcurrentRequestsAnsweredByTheProducerThread) {
+  constexpr int kClients = 500;
+  http::ServerOptions so;
+  so.io_threads = 2;
+  start(test_options(), so);
+  sink_.set_mode(FakeSink::Mode::hold);
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::make_unique<TestClient>(server_->port()));
+    ASSERT_TRUE(clients.back()->send(TestClient::request("POST", "/webhooks/8x8", "{\"i\":" + std::to_string(i) + "}")));
+  }
+  ASSERT_TRUE(sink_.wait_held(kClients, 10s));
+  EXPECT_EQ(handler_->in_flight(), static_cast<std::size_t>(kClients));
+  sink_.release_all(Delivery::persisted);
+  std::set<std::string> ids;
+  for (auto& c : clients) {
+    auto r = c->read_response();
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    ids.insert(r->header("X-Request-Id"));
+  }
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kClients));
+  EXPECT_TRUE(handler_->wait_idle(1000ms));
+}
+
+TEST_F(IngestTest, ClientGoneBeforeTheReportIsHarmless) {
+  start();
+  sink_.set_mode(FakeSink::Mode::hold);
+  {
+    TestClient c(server_->port());
+    ASSERT_TRUE(c.send(TestClient::request("POST", "/webhooks/8x8", "{}")));
+    ASSERT_TRUE(sink_.wait_held(1));
+  }
+  ASSERT_TRUE(eventually([&] { return server_->connections() == 0; }));
+  sink_.release_all(Delivery::persisted);
+  EXPECT_EQ(handler_->stats().accepted, 1u);  // it is in Kafka; only the answer had nowhere to go
+  EXPECT_TRUE(eventually([&] { return server_->stats().responses_dropped == 1; }));
+  EXPECT_EQ(handler_->in_flight(), 0u);
+}
+
+TEST_F(IngestTest, GracefulStopAnswersInFlightRequests) {
+  start();
+  sink_.set_mode(FakeSink::Mode::hold);
+  TestClient a(server_->port()), b(server_->port());
+  ASSERT_TRUE(a.send(TestClient::request("POST", "/webhooks/8x8", "{\"a\":1}")));
+  ASSERT_TRUE(b.send(TestClient::request("POST", "/webhooks/zoom", kZoomBody)));
+  ASSERT_TRUE(sink_.wait_held(2));
+
+  // What main does at SIGTERM.
+  handler_->set_draining(true);
+  server_->stop_accepting();
+  auto stopped = std::async(std::launch::async, [&] { return server_->shutdown(3s); });
+  sink_.release_all(Delivery::persisted);
+  EXPECT_TRUE(handler_->wait_idle(2000ms));
+  for (auto* c : {&a, &b}) {
+    auto r = c->read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_TRUE(c->wait_closed(2000ms));  // then the server closes the connection
+  }
+  EXPECT_TRUE(stopped.get());
+}
+
+TEST(IngestHandlerDirect, DestroyedHandlerAnswersWaitingRequestsAndIgnoresLateReports) {
+  FakeSink sink;
+  sink.set_mode(FakeSink::Mode::hold);
+  auto handler = std::make_unique<IngestHandler>(test_options(), sink);
+  std::promise<http::Response> answered;
+  http::Request req;
+  req.method = "POST";
+  req.target = "/webhooks/8x8";
+  req.body = "{}";
+  handler->handle(std::move(req), [&answered](http::Response r) { answered.set_value(std::move(r)); });
+  ASSERT_TRUE(sink.wait_held(1));
+  handler.reset();
+  auto fut = answered.get_future();
+  ASSERT_EQ(fut.wait_for(1s), std::future_status::ready);
+  const auto r = fut.get();
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(json_field(r.body, "error"), "shutting_down");
+  sink.release_all(Delivery::persisted);  // after the handler is gone: ignored safely
+}
+
+TEST(IngestHandlerDirect, RejectsBadRouteTables) {
+  FakeSink sink;
+  IngestOptions no_auth;
+  no_auth.routes.push_back({"zoom", "", nullptr, {}});
+  EXPECT_THROW(IngestHandler(no_auth, sink), std::invalid_argument);
+  IngestOptions dup;
+  dup.routes.push_back({"zoom", "", std::make_shared<NoAuth>(), {}});
+  dup.routes.push_back({"zoom2", "/webhooks/zoom", std::make_shared<NoAuth>(), {}});
+  EXPECT_THROW(IngestHandler(dup, sink), std::invalid_argument);
+  IngestOptions clash;
+  clash.routes.push_back({"x", "/healthz", std::make_shared<NoAuth>(), {}});
+  EXPECT_THROW(IngestHandler(clash, sink), std::invalid_argument);
+  IngestOptions no_topic = test_options();
+  no_topic.raw_topic.clear();
+  EXPECT_THROW(IngestHandler(no_topic, sink), std::invalid_argument);
+}
+
+TEST(IngestJsonAccount, ExtractsFirstMatchingPointer) {
+  auto f = json_account_at({"/payload/account_id", "/account"});
+  EXPECT_EQ(f(R"({"payload":{"account_id":"A1"}})"), "A1");
+  EXPECT_EQ(f(R"({"account":42})"), "42");
+  EXPECT_EQ(f(R"({"payload":{"account_id":{"x":1}},"account":"B"})"), "B");
+  EXPECT_EQ(f(R"({"other":1})"), "");
+  EXPECT_EQ(f("not json"), "");
+  EXPECT_EQ(f(""), "");
+  EXPECT_EQ(f(std::string(100000, '[')), "");  // deep nesting: no stack overflow
+  EXPECT_THROW(json_account_at({"no-leading-slash"}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace numflow::ingest

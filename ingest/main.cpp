@@ -1,0 +1,209 @@
+// numflow-ingest: receives provider webhooks and writes each raw body durably to Kafka before
+// answering (contract §1).
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <rapidjson/document.h>
+
+#include "common/admin.h"
+#include "common/log.h"
+#include "common/settings.h"
+#include "ingest/ingest_handler.h"
+#include "providers/registry.h"
+#include "publish/kafka_settings.h"
+#include "publish/producer.h"
+
+using namespace numflow;
+
+namespace {
+
+Settings ingest_settings() {
+  Settings s("numflow-ingest [OPTIONS]",
+             "Receives webhooks from 8x8, Zoom and RingCentral and writes each raw body durably to Kafka\n"
+             "(acks=all, idempotent) before answering 200; answers 503 with Retry-After when Kafka cannot take it.");
+  publish::add_kafka_options(s);
+  using Kind = Option::Kind;
+  s.add({"listen", "0.0.0.0:8080", "address of the webhook routes, /healthz and /readyz"})
+      .add({"metrics-listen", "0.0.0.0:9090", "address of /metrics (and /healthz, /readyz)"})
+      .add({"max-body-bytes", "1048576", "largest accepted body; larger ones get 413", Kind::integer})
+      .add({"response-deadline-ms", "2500",
+            "answer 503 when Kafka has not confirmed a body by then (providers give up at 3 s)", Kind::integer})
+      .add({"retry-after-seconds", "5", "Retry-After sent with 503", Kind::integer})
+      .add({"io-threads", "1", "HTTP io threads (0: one per core)", Kind::integer})
+      .add({"max-connections", "10000", "concurrent connections; more are refused with 503", Kind::integer})
+      .add({"shutdown-grace-ms", "10000", "at SIGTERM, how long requests in flight may take", Kind::integer})
+      .add({"zoom-auth", "", "'none' accepts Zoom webhooks unauthenticated (warns)"})
+      .add({"ringcentral-auth", "", "'none' accepts RingCentral webhooks unauthenticated (warns)"})
+      .add({"8x8-auth", "", "'none' accepts 8x8 webhooks unauthenticated (warns)"})
+      .add({"zoom-secret-token", "", "Zoom app secret token(s), comma-separated", Kind::list, true})
+      .add({"zoom-max-skew", "300", "seconds a signed Zoom timestamp may differ from now", Kind::integer})
+      .add({"ringcentral-verification-token", "", "expected RingCentral Verification-Token", Kind::string, true})
+      .add({"ringcentral-account", "", "account id used when a RingCentral event names its account '~'"})
+      .add({"8x8-allow-cidr", "", "source networks allowed to post 8x8 webhooks", Kind::list})
+      .add({"8x8-auth-header", "", "expected Authorization header value of 8x8 webhooks", Kind::string, true})
+      .add({"trusted-proxies", "", "networks whose X-Forwarded-For is believed", Kind::list})
+      .add({"log-level", "info", "debug, info, warn or error"});
+  return s;
+}
+
+// Each provider route needs an explicit authentication decision (contract §1). This build knows
+// only `none`; the providers' own authenticators are configured with the settings above.
+std::optional<std::string> route_auth(const Settings& s, std::string_view provider,
+                                      std::shared_ptr<const ingest::Authenticator>& out) {
+  const std::string setting = std::string(provider) + "-auth";
+  if (s.str(setting) == "none") {
+    log::warn("webhooks accepted WITHOUT authentication", {{"provider", provider}, {"setting", setting}});
+    out = std::make_shared<ingest::NoAuth>();
+    return std::nullopt;
+  }
+  return "no authentication configured for " + std::string(provider) + " webhooks: this build supports only --" +
+         setting + " none (provider authentication is not available yet)";
+}
+
+ingest::AccountOf account_extractor(const Provider* provider) {
+  return [provider](std::string_view body) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+    if (doc.HasParseError() || !doc.IsObject()) return std::string();
+    return provider->account_of(doc);
+  };
+}
+
+struct IngestMetrics {
+  explicit IngestMetrics(prometheus::Registry& r)
+      : requests(prometheus::BuildCounter()
+                     .Name("numflow_ingest_requests_total")
+                     .Help("Webhook requests by provider, outcome and HTTP status")
+                     .Register(r)),
+        duration(prometheus::BuildHistogram()
+                     .Name("numflow_ingest_request_duration_seconds")
+                     .Help("Time from a webhook's first byte to its answer")
+                     .Register(r)),
+        bytes(prometheus::BuildCounter()
+                  .Name("numflow_ingest_body_bytes_total")
+                  .Help("Body bytes of webhook requests")
+                  .Register(r)) {}
+  void observe(const ingest::RequestOutcome& o) {
+    const std::map<std::string, std::string> labels{{"provider", std::string(o.provider)},
+                                                    {"outcome", std::string(ingest::to_string(o.outcome))},
+                                                    {"status", std::to_string(o.status)}};
+    requests.Add(labels).Increment();
+    duration.Add({{"provider", std::string(o.provider)}}, prometheus::Histogram::BucketBoundaries{
+                                                              0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                              1, 2.5, 5})
+        .Observe(std::chrono::duration<double>(o.latency).count());
+    bytes.Add({{"provider", std::string(o.provider)}}).Increment(static_cast<double>(o.body_bytes));
+  }
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& duration;
+  prometheus::Family<prometheus::Counter>& bytes;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings s = ingest_settings();
+  if (auto err = s.parse({argv + 1, argv + argc}, Settings::process_environment())) {
+    std::cerr << "numflow-ingest: " << *err << "\n";
+    return 2;
+  }
+  if (s.help_requested()) {
+    std::cout << s.help();
+    return 0;
+  }
+  if (!log::set_level(s.str("log-level"))) {
+    std::cerr << "numflow-ingest: --log-level must be debug, info, warn or error\n";
+    return 2;
+  }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  handle_stop_signals([&](int sig) {
+    log::info("stopping", {{"signal", sig}});
+    std::lock_guard lock(mu);
+    stop = true;
+    cv.notify_all();
+  });
+
+  ingest::IngestOptions io;
+  io.raw_topic = s.str("raw-topic");
+  io.max_body_bytes = static_cast<std::size_t>(s.integer("max-body-bytes"));
+  io.response_deadline = std::chrono::milliseconds(s.integer("response-deadline-ms"));
+  io.retry_after = std::chrono::seconds(s.integer("retry-after-seconds"));
+  for (const Provider* p : all_providers()) {
+    ingest::ProviderRoute route{std::string(p->name()), "", nullptr, account_extractor(p)};
+    if (auto err = route_auth(s, p->name(), route.auth)) {
+      log::error("refusing to start", {{"reason", *err}});
+      return 2;
+    }
+    io.routes.push_back(std::move(route));
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  register_build_info(*registry, "ingest");
+  IngestMetrics metrics(*registry);
+  io.on_outcome = [&metrics](const ingest::RequestOutcome& o) { metrics.observe(o); };
+
+  publish::ProducerOptions po;
+  // A 2xx needs the delivery report inside the response deadline; a body Kafka cannot take by
+  // then is failed (503, the provider retries) rather than left queued to appear later.
+  po.properties = publish::merged({{"message.timeout.ms", "2000"},
+                                   {"queue.buffering.max.messages", "100000"},
+                                   {"queue.buffering.max.kbytes", "131072"}},
+                                  publish::kafka_properties(s));
+  auto specs = publish::topic_specs(s);
+  po.topics = {specs.front()};  // ingest provisions only the raw topic it writes
+  po.readiness_topic = io.raw_topic;
+  std::unique_ptr<publish::KafkaProducer> producer;
+  std::unique_ptr<ingest::IngestHandler> handler;
+  try {
+    producer = std::make_unique<publish::KafkaProducer>(po);
+    handler = std::make_unique<ingest::IngestHandler>(io, *producer);
+  } catch (const std::exception& e) {
+    log::error("cannot start", {{"reason", e.what()}});
+    return 2;
+  }
+
+  http::ServerOptions ho;
+  ho.listen = s.str("listen");
+  ho.io_threads = static_cast<unsigned>(s.integer("io-threads"));
+  ho.max_body_bytes = io.max_body_bytes;
+  ho.max_connections = static_cast<std::size_t>(s.integer("max-connections"));
+  http::Server server(ho, handler->handler());
+  http::ServerOptions mo;
+  mo.listen = s.str("metrics-listen");
+  http::Server admin(mo, admin_handler(registry, [&] { return producer->ready(); }));
+  try {
+    server.start();
+    admin.start();
+  } catch (const std::exception& e) {
+    log::error("cannot listen", {{"reason", e.what()}});
+    return 2;
+  }
+  log::info("numflow-ingest started", {{"listen", ho.listen}, {"metrics_listen", mo.listen},
+                                       {"port", static_cast<std::int64_t>(server.port())},
+                                       {"brokers", s.str("brokers")}});
+
+  {
+    std::unique_lock lock(mu);
+    while (!stop && !producer->misconfigured()) cv.wait_for(lock, std::chrono::milliseconds(200));
+  }
+  const bool misconfigured = producer->misconfigured();
+  // Graceful stop: stop taking connections, let requests in flight get their answers, flush.
+  const auto grace = std::chrono::milliseconds(s.integer("shutdown-grace-ms"));
+  handler->set_draining(true);
+  server.stop_accepting();
+  handler->wait_idle(grace);
+  server.shutdown(grace);
+  admin.stop();
+  producer->flush(static_cast<int>(grace.count()));
+  handler.reset();
+  producer.reset();
+  log::info("numflow-ingest stopped", {{"misconfigured", misconfigured}});
+  return misconfigured ? 3 : 0;
+}

@@ -1,0 +1,261 @@
+// The whole pipeline on the real broker: numflow-ingest and numflow-transform as processes, seed
+// examples POSTed over HTTP, every output topic read back read_committed.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <cstdlib>
+#include <random>
+#include <set>
+
+#include "common/crypto.h"
+#include "publish/kafka_config.h"
+#include "publish/topics.h"
+#include "schemas/schema_store.h"
+#include "tests/support/http_client.h"
+#include "tests/support/kafka_reader.h"
+#include "tests/support/normalize_helpers.h"
+#include "tests/support/process.h"
+
+namespace numflow::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Topics {
+  std::string raw, numbers, extensions, dead;
+  std::vector<std::string> args() const {
+    return {"--raw-topic", raw, "--number-changes-topic", numbers, "--extension-changes-topic", extensions,
+            "--dead-letter-topic", dead};
+  }
+};
+
+Topics unique_topics() {
+  const std::string id = crypto::random_hex_id().substr(0, 8);
+  return {"t" + id + ".raw", "t" + id + ".numbers", "t" + id + ".extensions", "t" + id + ".dead"};
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+class Pipeline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    brokers_ = test_brokers();
+    ASSERT_FALSE(brokers_.empty()) << "integration tests need a broker: run scripts/test.sh, or start one with "
+                                      "scripts/kafka.sh start and export NUMFLOW_TEST_BROKERS=127.0.0.1:9092";
+    topics_ = unique_topics();
+  }
+
+  std::unique_ptr<Process> start_ingest(std::vector<std::string> extra = {}, std::string brokers = "") {
+    ingest_port_ = free_port();
+    auto args = concat({"--brokers", brokers.empty() ? brokers_ : brokers, "--listen",
+                        "127.0.0.1:" + std::to_string(ingest_port_), "--metrics-listen", "127.0.0.1:0",
+                        "--8x8-auth", "none", "--zoom-auth", "none", "--ringcentral-auth", "none"},
+                       topics_.args());
+    return std::make_unique<Process>(NUMFLOW_INGEST_BIN, concat(args, extra), log_path("ingest"));
+  }
+
+  std::unique_ptr<Process> start_transform(std::vector<std::string> extra = {}, std::string brokers = "") {
+    transform_port_ = free_port();
+    auto args = concat({"--brokers", brokers.empty() ? brokers_ : brokers, "--metrics-listen",
+                        "127.0.0.1:" + std::to_string(transform_port_), "--group-id", "g-" + topics_.raw,
+                        "--ringcentral-account", "99", "--batch-max-ms", "50"},
+                       topics_.args());
+    return std::make_unique<Process>(NUMFLOW_TRANSFORM_BIN, concat(args, extra), log_path("transform"));
+  }
+
+  std::string log_path(const std::string& what) const {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    return "/tmp/numflow-test-" + std::string(info->name()) + "-" + what + ".log";
+  }
+
+  HttpResult post(const std::string& provider, const std::string& body) {
+    return http_request(ingest_port_, "POST", "/webhooks/" + provider, body, {{"Content-Type", "application/json"}});
+  }
+
+  std::string brokers_;
+  Topics topics_;
+  int ingest_port_ = 0, transform_port_ = 0;
+};
+
+void expect_schema(const KafkaRecord& r, const char* schema) {
+  ASSERT_TRUE(r.value) << r.key;
+  const auto doc = parse(*r.value);
+  const auto v = schemas::validate(schema, doc);
+  EXPECT_FALSE(v) << (v ? v->detail : "") << "\n" << *r.value;
+}
+
+TEST_F(Pipeline, SeedExamplesEndToEnd) {
+  auto transform = start_transform();
+  auto ingest = start_ingest();
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  ASSERT_TRUE(wait_http_ok(transform_port_, "/readyz", 30s)) << transform->log();
+
+  const std::string zoom_filled = R"({"event":"number_management.peering_number_cnam_updated","event_ts":1700000000000,
+    "payload":{"account_id":"abc123","object":{"cnam":"ACME SUPPORT","carrier_code":1,
+    "phone_numbers":["+14155550123","14155550124"]}}})";
+  const std::vector<std::pair<std::string, std::string>> posts = {
+      {"8x8", read_file("providers/8x8/fixtures/webhook-seed.json")},
+      {"zoom", read_file("providers/zoom/fixtures/cnam-updated-seed.json")},
+      {"zoom", read_file("providers/zoom/fixtures/emergency-address-updated-seed.json")},
+      {"zoom", zoom_filled},
+      {"ringcentral", read_file("providers/ringcentral/fixtures/phone-number-created-seed.json")},
+      {"ringcentral", read_file("providers/ringcentral/fixtures/extension-update-seed.json")},
+      {"8x8", "this is not json"},
+  };
+  for (const auto& [provider, body] : posts) {
+    const auto r = post(provider, body);
+    ASSERT_EQ(r.status, 200) << provider << ": " << r.body << "\n" << ingest->log();
+    EXPECT_TRUE(r.headers.count("x-request-id"));
+  }
+
+  const auto raw = read_topic(brokers_, topics_.raw, posts.size(), 20s);
+  ASSERT_EQ(raw.size(), posts.size());
+  std::multiset<std::string> raw_bodies, posted_bodies;
+  for (const auto& r : raw) {
+    raw_bodies.insert(r.value.value_or(""));
+    EXPECT_FALSE(r.header("numflow-request-id").empty());
+    EXPECT_FALSE(r.header("numflow-received-at").empty());
+    EXPECT_EQ(r.header("numflow-auth"), "none");
+    EXPECT_EQ(r.key.substr(0, r.key.find(':')), r.header("numflow-provider"));
+  }
+  for (const auto& [provider, body] : posts) posted_bodies.insert(body);
+  EXPECT_EQ(raw_bodies, posted_bodies) << "raw bodies must be the exact bytes posted";
+
+  const auto numbers = read_topic(brokers_, topics_.numbers, 5, 30s);
+  std::set<std::string> keys;
+  for (const auto& r : numbers) {
+    keys.insert(r.key);
+    expect_schema(r, "number-change.v1");
+    const auto v = parse(*r.value);
+    EXPECT_EQ(std::string(v["source"]["topic"].GetString()), topics_.raw);
+  }
+  EXPECT_EQ(keys, (std::set<std::string>{"+65123456789", "+65987654321", "+12024999741", "+14155550123",
+                                         "+14155550124"}));
+
+  const auto extensions = read_topic(brokers_, topics_.extensions, 1, 20s);
+  ASSERT_EQ(extensions.size(), 1u);
+  EXPECT_EQ(extensions[0].key, "ringcentral:99:8475874957");
+  expect_schema(extensions[0], "extension-change.v1");
+
+  const auto dead = read_topic(brokers_, topics_.dead, 3, 20s);
+  ASSERT_EQ(dead.size(), 3u) << transform->log();
+  std::multiset<std::string> codes;
+  for (const auto& d : dead) {
+    codes.insert(d.header("numflow-error-code"));
+    EXPECT_FALSE(d.header("numflow-error-detail").empty());
+    EXPECT_EQ(d.header("numflow-source-topic"), topics_.raw);
+    EXPECT_FALSE(d.header("numflow-source-offset").empty());
+    EXPECT_FALSE(d.header("numflow-request-id").empty()) << "dead letters keep the raw headers";
+    EXPECT_TRUE(posted_bodies.count(d.value.value_or(""))) << "dead letters carry the raw bytes unchanged";
+  }
+  EXPECT_EQ(codes, (std::multiset<std::string>{"invalid_json", "unknown_event", "unknown_event"}));
+
+  ingest->signal(SIGTERM);
+  transform->signal(SIGTERM);
+  EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
+  EXPECT_EQ(transform->wait(20s), 0) << transform->log();
+}
+
+TEST_F(Pipeline, HttpRules) {
+  auto ingest = start_ingest({"--max-body-bytes", "1024"});
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  EXPECT_EQ(http_request(ingest_port_, "GET", "/healthz").status, 200);
+  EXPECT_EQ(http_request(ingest_port_, "GET", "/webhooks/zoom").status, 405);
+  EXPECT_EQ(http_request(ingest_port_, "POST", "/webhooks/twilio", "{}").status, 404);
+  EXPECT_EQ(http_request(ingest_port_, "POST", "/nope", "{}").status, 404);
+  EXPECT_EQ(post("8x8", std::string(2048, 'x')).status, 413);
+  EXPECT_EQ(post("8x8", "{}").status, 200);
+  // Only the accepted body reached Kafka.
+  const auto raw = read_topic(brokers_, topics_.raw, 0, 15s);
+  ASSERT_EQ(raw.size(), 1u);
+  EXPECT_EQ(raw[0].value, "{}");
+}
+
+TEST_F(Pipeline, ServicesStartAndStayUpWithoutKafka) {
+  auto ingest = start_ingest({}, "127.0.0.1:1");
+  auto transform = start_transform({}, "127.0.0.1:1");
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/healthz", 10s)) << ingest->log();
+  ASSERT_TRUE(wait_http_ok(transform_port_, "/healthz", 10s)) << transform->log();
+  std::this_thread::sleep_for(2s);
+  EXPECT_TRUE(ingest->running());
+  EXPECT_TRUE(transform->running());
+  EXPECT_EQ(http_request(ingest_port_, "GET", "/readyz").status, 503);
+  EXPECT_EQ(http_request(transform_port_, "GET", "/readyz").status, 503);
+  const auto r = post("8x8", "{}");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_TRUE(r.headers.count("retry-after"));
+  EXPECT_LT(r.elapsed, 1000ms) << "Kafka known to be down: answer at once";
+  ingest->signal(SIGTERM);
+  transform->signal(SIGTERM);
+  EXPECT_EQ(ingest->wait(15s), 0) << ingest->log();
+  EXPECT_EQ(transform->wait(15s), 0) << transform->log();
+}
+
+// Runs scripts/kafka.sh against the test broker (its port is the one in NUMFLOW_TEST_BROKERS).
+int kafka_script(const std::string& command, const std::string& brokers) {
+  const std::string port = brokers.substr(brokers.rfind(':') + 1);
+  return std::system(("bash scripts/kafka.sh " + command + " --port " + port + " >/dev/null 2>&1").c_str());
+}
+
+TEST_F(Pipeline, PostWhileTheBrokerIsStoppedGets503AndLeavesNothingBehind) {
+  auto ingest = start_ingest();
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  ASSERT_EQ(post("8x8", R"({"before":"stop"})").status, 200);
+
+  ASSERT_EQ(kafka_script("stop", brokers_), 0);
+  struct Restart {  // whatever happens below, the broker comes back for the next test
+    std::string brokers;
+    ~Restart() { kafka_script("start", brokers); }
+  } restart{brokers_};
+
+  const std::string lost = R"({"while":"stopped","marker":")" + crypto::random_hex_id() + "\"}";
+  for (int i = 0; i < 3; ++i) {
+    const auto r = post("8x8", lost);
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_TRUE(r.headers.count("retry-after"));
+    EXPECT_LT(r.elapsed, 3000ms) << "providers drop endpoints slower than 3 s";
+  }
+  EXPECT_EQ(http_request(ingest_port_, "GET", "/readyz").status, 503);
+  EXPECT_EQ(http_request(ingest_port_, "GET", "/healthz").status, 200);
+
+  ASSERT_EQ(kafka_script("start", brokers_), 0);
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 60s)) << "ingest recovers when Kafka returns\n" << ingest->log();
+  const auto after = post("8x8", R"({"after":"restart"})");
+  EXPECT_EQ(after.status, 200) << after.body;
+
+  // Give any message librdkafka might still have held a chance to appear, then look.
+  std::this_thread::sleep_for(3s);
+  const auto raw = read_topic(brokers_, topics_.raw, 0, 30s);
+  std::vector<std::string> bodies;
+  for (const auto& r : raw) bodies.push_back(r.value.value_or(""));
+  EXPECT_EQ(bodies, (std::vector<std::string>{R"({"before":"stop"})", R"({"after":"restart"})"}));
+  ingest->signal(SIGTERM);
+  EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
+}
+
+TEST_F(Pipeline, RefusesATopicWithTheWrongCleanupPolicy) {
+  // number-changes must be compacted: make it a delete topic first.
+  rd_kafka_conf_t* conf = publish::make_conf({{"bootstrap.servers", brokers_}}, {});
+  char err[256];
+  publish::KafkaHandle admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
+  ASSERT_EQ(publish::ensure_topics(admin.get(), {{topics_.numbers, "delete"}}, 10000).status,
+            publish::TopicsResult::ok);
+  auto transform = start_transform();
+  EXPECT_EQ(transform->wait(30s), 3) << transform->log();
+  EXPECT_NE(transform->log().find("cleanup.policy=delete"), std::string::npos) << transform->log();
+}
+
+TEST_F(Pipeline, RefusesToStartWithoutAnAuthenticationDecision) {
+  const int port = free_port();
+  Process ingest(NUMFLOW_INGEST_BIN, {"--brokers", brokers_, "--listen", "127.0.0.1:" + std::to_string(port),
+                                      "--metrics-listen", "127.0.0.1:0", "--8x8-auth", "none"},
+                 log_path("ingest"));
+  EXPECT_EQ(ingest.wait(10s), 2);
+  EXPECT_NE(ingest.log().find("no authentication configured for zoom"), std::string::npos) << ingest.log();
+}
+
+}  // namespace
+}  // namespace numflow::testing
