@@ -30,10 +30,18 @@ constexpr std::string_view kDraft04 = "http://json-schema.org/draft-04/schema#";
 
 struct Entry {
   std::string_view text;
-  // The parsed schema JSON: kept for the life of the process, both because the SchemaDocument is
-  // compiled from it and because violation details are read from it (the "required" list, ...).
+  // The parsed schema JSON, shared by all threads and never modified: the compiled schemas are
+  // built from it, and violation details are read from it (the "required" list, ...).
   std::unique_ptr<rapidjson::Document> json;
-  std::unique_ptr<rapidjson::SchemaDocument> compiled;
+};
+
+// A schema compiled for one thread, with that thread's validator. Not shared: RapidJSON 1.1.0's
+// compiled "pattern" (internal::GenericRegex) keeps its match state in mutable members, so two
+// threads matching through one SchemaDocument race (seen as wrong results under load).
+struct Compiled {
+  explicit Compiled(const rapidjson::Document& json) : doc(json), validator(doc) {}
+  rapidjson::SchemaDocument doc;
+  rapidjson::SchemaValidator validator;  // declared after doc: destroyed before it
 };
 
 using Registry = std::map<std::string, Entry, std::less<>>;
@@ -127,7 +135,6 @@ Registry load() {
     } catch (const std::invalid_argument& x) {
       refuse(name, "", x.what());
     }
-    e.compiled = std::make_unique<rapidjson::SchemaDocument>(*e.json);
     registry.emplace(std::move(name), std::move(e));
   }
   return registry;
@@ -145,15 +152,42 @@ const Entry& entry(std::string_view name) {
   return it->second;
 }
 
+Compiled& compiled(const Entry& e) {
+  thread_local std::unordered_map<const Entry*, std::unique_ptr<Compiled>> per_thread;
+  auto& slot = per_thread[&e];
+  if (!slot) slot = std::make_unique<Compiled>(*e.json);
+  return *slot;
+}
+
+// RFC 6901 escaping of one reference token.
+std::string escape_token(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
+enum class Walk { valid, invalid, too_deep };
+
 // Value::Accept recurses once per nesting level; this feeds the validator the same events with an
-// explicit stack, so a hostile body nested a million deep cannot overflow the thread's stack.
+// explicit stack, so a hostile body nested a million deep cannot overflow the thread's stack. It
+// also stops at kMaxDepth: RapidJSON 1.1.0's validator visits its whole schema stack on every
+// event, so its cost grows with the square of the depth (200k levels took minutes). On too_deep,
+// *deep_pointer is the JSON pointer of the first container past the limit.
 template <typename Handler>
-bool accept_iteratively(const rapidjson::Value& root, Handler& h) {
+Walk accept_iteratively(const rapidjson::Value& root, Handler& h, std::string* deep_pointer) {
   struct Frame {
     const rapidjson::Value* v;
     rapidjson::SizeType next;  // index of the next member or element to visit
   };
   std::vector<Frame> stack;
+  bool too_deep = false;
   auto visit = [&](const rapidjson::Value& v) -> bool {
     switch (v.GetType()) {
       case rapidjson::kNullType:
@@ -171,39 +205,58 @@ bool accept_iteratively(const rapidjson::Value& root, Handler& h) {
         if (v.IsInt64()) return h.Int64(v.GetInt64());
         return h.Uint64(v.GetUint64());
       case rapidjson::kObjectType:
-        if (!h.StartObject()) return false;
-        stack.push_back({&v, 0});
-        return true;
       case rapidjson::kArrayType:
-        if (!h.StartArray()) return false;
+        if (stack.size() >= kMaxDepth) {
+          too_deep = true;
+          return false;
+        }
+        if (!(v.IsObject() ? h.StartObject() : h.StartArray())) return false;
         stack.push_back({&v, 0});
         return true;
     }
     return false;
   };
-  if (!visit(root)) return false;
-  while (!stack.empty()) {
-    const rapidjson::Value& v = *stack.back().v;
-    const rapidjson::SizeType i = stack.back().next++;  // before visit(): it may grow the stack
-    if (v.IsObject()) {
-      if (i == v.MemberCount()) {
-        stack.pop_back();
-        if (!h.EndObject(v.MemberCount())) return false;
-        continue;
+  auto walk = [&]() -> bool {
+    if (!visit(root)) return false;
+    while (!stack.empty()) {
+      const rapidjson::Value& v = *stack.back().v;
+      const rapidjson::SizeType i = stack.back().next++;  // before visit(): it may grow the stack
+      if (v.IsObject()) {
+        if (i == v.MemberCount()) {
+          stack.pop_back();
+          if (!h.EndObject(v.MemberCount())) return false;
+          continue;
+        }
+        const auto& m = *(v.MemberBegin() + i);
+        if (!h.Key(m.name.GetString(), m.name.GetStringLength(), false)) return false;
+        if (!visit(m.value)) return false;
+      } else {
+        if (i == v.Size()) {
+          stack.pop_back();
+          if (!h.EndArray(v.Size())) return false;
+          continue;
+        }
+        if (!visit(v[i])) return false;
       }
-      const auto& m = *(v.MemberBegin() + i);
-      if (!h.Key(m.name.GetString(), m.name.GetStringLength(), false)) return false;
-      if (!visit(m.value)) return false;
-    } else {
-      if (i == v.Size()) {
-        stack.pop_back();
-        if (!h.EndArray(v.Size())) return false;
-        continue;
+    }
+    return true;
+  };
+  if (walk()) return Walk::valid;
+  if (!too_deep) return Walk::invalid;
+  if (deep_pointer) {
+    deep_pointer->clear();
+    for (const Frame& f : stack) {  // each frame's next - 1 is the child being visited
+      const rapidjson::SizeType i = f.next - 1;
+      deep_pointer->push_back('/');
+      if (f.v->IsObject()) {
+        const auto& name = (f.v->MemberBegin() + i)->name;
+        *deep_pointer += escape_token(std::string_view(name.GetString(), name.GetStringLength()));
+      } else {
+        *deep_pointer += std::to_string(i);
       }
-      if (!visit(v[i])) return false;
     }
   }
-  return true;
+  return Walk::too_deep;
 }
 
 std::string to_string(const rapidjson::Pointer& p) {
@@ -217,20 +270,6 @@ std::string json_text(const rapidjson::Value& v) {
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   v.Accept(w);
   return {sb.GetString(), sb.GetSize()};
-}
-
-// RFC 6901 escaping of one reference token.
-std::string escape_token(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
 }
 
 std::string where(const std::string& pointer) { return pointer.empty() ? "the document root" : pointer; }
@@ -383,21 +422,23 @@ std::vector<std::string_view> names() {
   return out;
 }
 
-const rapidjson::SchemaDocument& schema(std::string_view name) { return *entry(name).compiled; }
+const rapidjson::SchemaDocument& schema(std::string_view name) { return compiled(entry(name)).doc; }
 
 std::string_view source(std::string_view name) { return entry(name).text; }
 
 std::optional<Violation> validate(std::string_view name, const rapidjson::Value& doc) {
   const Entry& e = entry(name);
-  // One validator per schema per thread: RapidJSON's SchemaDocument is read-only and shareable, a
-  // validator is not. Reset() clears what a previous (possibly failed) run left.
-  thread_local std::unordered_map<const Entry*, std::unique_ptr<rapidjson::SchemaValidator>> validators;
-  auto& slot = validators[&e];
-  if (!slot) slot = std::make_unique<rapidjson::SchemaValidator>(*e.compiled);
-  rapidjson::SchemaValidator& v = *slot;
-  v.Reset();
-  if (accept_iteratively(doc, v) && v.IsValid()) return std::nullopt;
-  Violation out = describe(e, v, doc);
+  rapidjson::SchemaValidator& v = compiled(e).validator;
+  v.Reset();  // clears what a previous, possibly failed, run left
+  std::string deep;
+  const Walk walk = accept_iteratively(doc, v, &deep);
+  if (walk == Walk::valid && v.IsValid()) return std::nullopt;
+  std::optional<Violation> out;
+  if (walk == Walk::too_deep)
+    out = Violation{deep, "maxDepth",
+                    "value at " + deep + " is nested deeper than " + std::to_string(kMaxDepth) + " levels"};
+  else
+    out = describe(e, v, doc);
   v.Reset();
   return out;
 }

@@ -6,13 +6,17 @@
 // "zoom/peering-number-cnam-updated", "ringcentral/extension-info", "number-change.v1", ...
 //
 // The registry is built once per process, on first use, and is immutable afterwards: every function
-// here may be called from any thread. Validation reuses one validator per schema per thread and
-// walks the document without recursion, so a deeply nested body cannot overflow the stack.
+// here may be called from any thread. Each thread gets its own compiled copy of a schema and its
+// own validator, made on first use: RapidJSON 1.1.0's compiled patterns keep match state inside
+// the SchemaDocument, so one SchemaDocument must not validate on two threads at once.
+// Validation walks the document without recursion and refuses nesting deeper than kMaxDepth, so
+// a hostile body can neither overflow the stack nor make validation quadratic.
 //
 // RapidJSON 1.1.0 knows draft-04 only and silently ignores what it does not know (const, contains,
 // propertyNames, if/then/else, format, \d in patterns, unresolvable $ref). The registry refuses a
 // schema that relies on any of those, so a schema that loads is a schema that is enforced.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +26,10 @@
 
 namespace numflow::schemas {
 
+// Deepest nesting of objects and arrays validate() accepts (the root object is level 1). Provider
+// payloads need 5; beyond the limit the violation's keyword is "maxDepth".
+inline constexpr std::size_t kMaxDepth = 64;
+
 // Why a document does not conform: the first failure RapidJSON's validator reports.
 struct Violation {
   // JSON pointer (RFC 6901) into the document of the failing value, "" for the root, e.g.
@@ -29,7 +37,7 @@ struct Violation {
   // pointer + "/" + its name), which does not exist in the document.
   std::string pointer;
   // The draft-04 keyword that failed: "required", "type", "minItems", "minLength", "enum",
-  // "pattern", "uniqueItems", "minimum", ...
+  // "pattern", "uniqueItems", "minimum", ...; or "maxDepth" (numflow's own, see kMaxDepth).
   std::string keyword;
   // Human readable, one line, e.g. "missing required property 'msisdn' at /payload/virtualNumbers/1"
   // or "expected string at /payload/virtualNumbers/0/msisdn, found integer". It names fields and
@@ -40,7 +48,9 @@ struct Violation {
 // Names of all schemas, sorted.
 std::vector<std::string_view> names();
 
-// The compiled schema. Throws std::out_of_range for an unknown name.
+// The compiled schema, for use with RapidJSON directly (SchemaValidator, SchemaValidatingReader).
+// It is the calling thread's copy: use it on this thread only (see above). Throws
+// std::out_of_range for an unknown name.
 const rapidjson::SchemaDocument& schema(std::string_view name);
 
 // The schema's JSON text, as shipped in schemas/. Throws std::out_of_range for an unknown name.

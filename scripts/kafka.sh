@@ -167,7 +167,7 @@ pom() {
 mvn_copy() {
   local dir=$1 pomfile=$2
   shift 2
-  mvn -q -B -Dstyle.color=never -f "$pomfile" "$DEPENDENCY_PLUGIN:copy-dependencies" \
+  mvn -q -B -f "$pomfile" "$DEPENDENCY_PLUGIN:copy-dependencies" \
     -DincludeScope=runtime -DoutputDirectory="$dir" "$@" >>"$dir.mvn.log" 2>&1
 }
 
@@ -201,7 +201,7 @@ cmd_fetch() {
     "org.apache.kafka:kafka-tools:$KAFKA_VERSION!org.apache.kafka:connect-runtime!com.fasterxml.jackson.jakarta.rs:*" \
     >"$tmp/pom.xml"
   if ! mvn_copy "$tmp/libs" "$tmp/pom.xml"; then
-    tail -n 30 "$tmp/libs.mvn.log" >&2
+    tail -n 30 "$tmp/libs.mvn.log" | sed 's/\x1b\[[0-9;]*m//g' >&2   # Maven 3.8 colours even with -B
     die "Maven could not fetch Kafka $KAFKA_VERSION (is that version on Maven Central?)"
   fi
   [[ -f $tmp/libs/kafka_2.13-$KAFKA_VERSION.jar ]] || die "Maven succeeded but kafka_2.13-$KAFKA_VERSION.jar is missing"
@@ -219,7 +219,7 @@ cmd_fetch() {
   fi
   pom kafka-logging "${log4j[@]}" >"$tmp/pom-logging.xml"
   if ! mvn_copy "$tmp/libs" "$tmp/pom-logging.xml" -DexcludeTransitive=true; then
-    tail -n 30 "$tmp/libs.mvn.log" >&2
+    tail -n 30 "$tmp/libs.mvn.log" | sed 's/\x1b\[[0-9;]*m//g' >&2   # Maven 3.8 colours even with -B
     die "Maven could not fetch ${log4j[*]}"
   fi
 
@@ -284,12 +284,14 @@ serving() {
 }
 
 show_log_tail() {
-  local f
-  for f in "$LOGDIR/stdout.log" "$LOGFILE"; do
-    [[ -s $f ]] || continue
-    log "---- last lines of $f ----"
-    tail -n 30 "$f" >&2
-  done
+  local errors
+  [[ -s $LOGDIR/stdout.log ]] && { log "---- $LOGDIR/stdout.log ----"; tail -n 20 "$LOGDIR/stdout.log" >&2; }
+  [[ -s $LOGFILE ]] || return 0
+  # A failed startup ends with pages of orderly shutdown; the cause is in the ERROR lines above it.
+  errors=$(grep -E -A 2 '^\[[^]]*\] (ERROR|FATAL)' "$LOGFILE" | tail -n 15) || true
+  [[ -n $errors ]] && { log "---- errors in $LOGFILE ----"; echo "$errors" >&2; }
+  log "---- last lines of $LOGFILE ----"
+  tail -n 15 "$LOGFILE" >&2
 }
 
 # wait_serving [PID]: poll until serving; with a PID, fail fast if that process dies.

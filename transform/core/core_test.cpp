@@ -318,3 +318,43 @@ TEST(CoreRecords, SplitRawKey) {
 
 }  // namespace
 }  // namespace numflow::transform
+
+namespace numflow::transform {
+namespace {
+
+using namespace numflow::testing;
+
+// Every fixture body (the seeds and the realistic ones beside them) runs through the core; every
+// record it yields conforms to the published schemas. Seed placeholders are the only dead letters.
+TEST(CoreFixtures, EveryFixtureNormalizesToValidRecords) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> fixtures = {
+      {"8x8", {"numbers-api-response", "webhook-minimal-fields", "webhook-multi-country",
+               "webhook-no-change", "webhook-numbers-without-plus", "webhook-seed", "webhook-snapshot"}},
+      {"zoom", {"cnam-updated", "emergency-address-updated", "legacy-cnam-updated",
+                "legacy-emergency-address-updated"}},
+      {"ringcentral", {"extension-delete", "extension-update-seed", "phone-number-created-seed",
+                       "phone-number-deleted", "phone-number-updated-pending", "phone-number-updated",
+                       "subscription-renewal-reminder"}},
+  };
+  for (const auto& [provider, names] : fixtures) {
+    for (const auto& name : names) {
+      const std::string body = read_file("providers/" + provider + "/fixtures/" + name + ".json");
+      const Result r = run(provider, body, "acct-1");
+      SCOPED_TRACE(provider + "/" + name + ": " + r.detail);
+      EXPECT_TRUE(r.outcome == Outcome::published || r.outcome == Outcome::skipped || r.outcome == Outcome::unchanged);
+      for (const auto& o : r.outputs) {
+        ASSERT_NE(o.topic, Topic::dead_letter) << o.error_code << " " << o.error_detail;
+        if (o.value) expect_valid_record(o);
+      }
+    }
+  }
+}
+
+TEST(CoreFixtures, NumbersApiSeedPlaceholderIsDeadLettered) {
+  // The seed documents the response with "string" placeholders: "msisdn":"string" is no number.
+  const Result r = run("8x8", read_file("providers/8x8/fixtures/numbers-api-seed.json"), "acct-1");
+  for (const auto& o : r.outputs) EXPECT_EQ(o.error_code, o.topic == Topic::dead_letter ? "invalid_number" : "");
+}
+
+}  // namespace
+}  // namespace numflow::transform

@@ -1,0 +1,132 @@
+#include "common/settings.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace numflow {
+namespace {
+
+Settings make() {
+  Settings s("prog [OPTIONS]", "test");
+  s.add({"brokers", "127.0.0.1:9092", "bootstrap"})
+      .add({"max-body-bytes", "1048576", "limit", Option::Kind::integer})
+      .add({"verbose", "false", "flag", Option::Kind::boolean})
+      .add({"8x8-allow-cidr", "", "cidrs", Option::Kind::list})
+      .add({"zoom-secret-token", "", "tokens", Option::Kind::list, true})
+      .add({"kafka-property", "", "props", Option::Kind::map});
+  return s;
+}
+
+std::string temp_file(const std::string& content) {
+  char name[] = "/tmp/numflow-settings-XXXXXX";
+  const int fd = mkstemp(name);
+  close(fd);
+  std::ofstream(name) << content;
+  return name;
+}
+
+TEST(Settings, Defaults) {
+  Settings s = make();
+  ASSERT_FALSE(s.parse({}, {}));
+  EXPECT_EQ(s.str("brokers"), "127.0.0.1:9092");
+  EXPECT_EQ(s.integer("max-body-bytes"), 1048576);
+  EXPECT_FALSE(s.boolean("verbose"));
+  EXPECT_FALSE(s.is_set("brokers"));
+}
+
+TEST(Settings, FlagsWinOverEnvironmentWhichWinsOverTheFile) {
+  const auto file = temp_file("brokers: file:1\nmax-body-bytes: 10\n8x8-allow-cidr: [10.0.0.0/8, 192.168.0.0/16]\n");
+  Settings s = make();
+  ASSERT_FALSE(s.parse({"--config", file, "--brokers=flag:1"},
+                       {{"NUMFLOW_BROKERS", "env:1"}, {"NUMFLOW_MAX_BODY_BYTES", "20"}}));
+  EXPECT_EQ(s.str("brokers"), "flag:1");
+  EXPECT_EQ(s.integer("max-body-bytes"), 20);
+  EXPECT_EQ(s.list("8x8-allow-cidr"), (std::vector<std::string>{"10.0.0.0/8", "192.168.0.0/16"}));
+  std::remove(file.c_str());
+}
+
+TEST(Settings, EnvironmentNames) {
+  EXPECT_EQ(Settings::env_name("8x8-allow-cidr"), "NUMFLOW_8X8_ALLOW_CIDR");
+  EXPECT_EQ(Settings::env_name("zoom-secret-token"), "NUMFLOW_ZOOM_SECRET_TOKEN");
+}
+
+TEST(Settings, SecretsFromFiles) {
+  const auto file = temp_file("s3cret-one,s3cret-two\n");
+  Settings a = make();
+  ASSERT_FALSE(a.parse({}, {{"NUMFLOW_ZOOM_SECRET_TOKEN_FILE", file}}));
+  EXPECT_EQ(a.list("zoom-secret-token"), (std::vector<std::string>{"s3cret-one", "s3cret-two"}));
+  Settings b = make();
+  ASSERT_FALSE(b.parse({"--zoom-secret-token-file", file}, {}));
+  EXPECT_EQ(b.list("zoom-secret-token").size(), 2u);
+  for (const auto& [name, value] : b.describe())
+    if (name == "zoom-secret-token") {
+      EXPECT_EQ(value, "***");
+    }
+  EXPECT_EQ(b.help().find("s3cret"), std::string::npos);
+  std::remove(file.c_str());
+}
+
+TEST(Settings, MissingSecretFileIsAClearError) {
+  Settings s = make();
+  const auto err = s.parse({"--zoom-secret-token-file", "/nonexistent/x"}, {});
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("zoom-secret-token"), std::string::npos);
+  EXPECT_NE(err->find("/nonexistent/x"), std::string::npos);
+}
+
+TEST(Settings, KafkaPropertiesFromEveryWhere) {
+  const auto file = temp_file("kafka-property:\n  linger.ms: 7\n  acks: all\n");
+  Settings s = make();
+  ASSERT_FALSE(s.parse({"--config", file, "--kafka-property", "acks=1", "--kafka-property", "client.id=x"},
+                       {{"NUMFLOW_KAFKA_PROPERTY_SECURITY_PROTOCOL", "SASL_SSL"},
+                        {"NUMFLOW_KAFKA_PROPERTY_SASL_PASSWORD", "hunter2"}}));
+  const auto p = s.pairs("kafka-property");
+  auto get = [&](const std::string& k) {
+    for (const auto& [key, v] : p)
+      if (key == k) return v;
+    return std::string("<none>");
+  };
+  EXPECT_EQ(get("linger.ms"), "7");
+  EXPECT_EQ(get("acks"), "1");
+  EXPECT_EQ(get("client.id"), "x");
+  EXPECT_EQ(get("security.protocol"), "SASL_SSL");
+  for (const auto& [name, value] : s.describe())
+    if (name == "kafka-property") {
+      EXPECT_EQ(value.find("hunter2"), std::string::npos) << value;
+    }
+  std::remove(file.c_str());
+}
+
+TEST(Settings, BadInputGetsClearErrors) {
+  EXPECT_NE(make().parse({"--nope"}, {})->find("unknown option --nope"), std::string::npos);
+  EXPECT_NE(make().parse({"--max-body-bytes", "lots"}, {})->find("max-body-bytes"), std::string::npos);
+  EXPECT_NE(make().parse({}, {{"NUMFLOW_VERBOSE", "maybe"}})->find("NUMFLOW_VERBOSE"), std::string::npos);
+  EXPECT_NE(make().parse({"--brokers"}, {})->find("needs a value"), std::string::npos);
+  EXPECT_NE(make().parse({"--kafka-property", "novalue"}, {})->find("key=value"), std::string::npos);
+  const auto bad = temp_file("no-such-setting: 1\n");
+  EXPECT_NE(make().parse({"--config", bad}, {})->find("unknown setting 'no-such-setting'"), std::string::npos);
+  EXPECT_NE(make().parse({"--config", "/nonexistent.yaml"}, {})->find("cannot read config file"), std::string::npos);
+  std::remove(bad.c_str());
+}
+
+TEST(Settings, BooleanFlagsAndPositional) {
+  Settings s = make();
+  ASSERT_FALSE(s.parse({"--verbose", "input.json"}, {}));
+  EXPECT_TRUE(s.boolean("verbose"));
+  EXPECT_EQ(s.positional(), std::vector<std::string>{"input.json"});
+}
+
+TEST(Settings, HelpListsEverySettingWithDefaultsAndEnvironment) {
+  Settings s = make();
+  ASSERT_FALSE(s.parse({"--help"}, {}));
+  EXPECT_TRUE(s.help_requested());
+  const auto h = s.help();
+  for (const char* needle : {"--brokers", "127.0.0.1:9092", "NUMFLOW_BROKERS", "--8x8-allow-cidr",
+                             "NUMFLOW_ZOOM_SECRET_TOKEN_FILE", "--config FILE"})
+    EXPECT_NE(h.find(needle), std::string::npos) << needle;
+}
+
+}  // namespace
+}  // namespace numflow

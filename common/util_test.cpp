@@ -1,0 +1,56 @@
+// time, crypto and log: small pieces every record and request depends on.
+#include <gtest/gtest.h>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/time.h"
+
+namespace numflow {
+namespace {
+
+TEST(Time, FormatsRfc3339UtcWithMilliseconds) {
+  EXPECT_EQ(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339_ms(1676610614760), "2023-02-17T05:10:14.760Z");
+}
+
+TEST(Time, ParsesWhatProvidersSend) {
+  EXPECT_EQ(parse_rfc3339_ms("2023-02-17T05:10:14.760Z"), 1676610614760);
+  EXPECT_EQ(parse_rfc3339_ms("2023-02-17T05:10:14Z"), 1676610614000);
+  EXPECT_EQ(parse_rfc3339_ms("2023-02-17T05:10:14.7601234Z"), 1676610614760);
+  EXPECT_EQ(parse_rfc3339_ms("2023-02-17T13:10:14.760+08:00"), 1676610614760);
+  EXPECT_EQ(parse_rfc3339_ms("2023-02-17T00:10:14.760-0500"), 1676610614760);
+  EXPECT_EQ(parse_rfc3339_ms("2023-02-17 05:10:14"), 1676610614000);
+  for (const char* bad : {"", "string", "2023-02-17", "2023-13-01T00:00:00Z", "2023-02-17T05:10:14.Z",
+                          "2023-02-17T05:10:14Zjunk"})
+    EXPECT_FALSE(parse_rfc3339_ms(bad)) << bad;
+}
+
+TEST(Crypto, HmacSha256KnownVector) {
+  // RFC 4231 test case 2.
+  EXPECT_EQ(crypto::to_hex(crypto::hmac_sha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(crypto::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Crypto, ConstantTimeEqual) {
+  EXPECT_TRUE(crypto::constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(crypto::constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(crypto::constant_time_equal("abc", "abcd"));
+  EXPECT_TRUE(crypto::constant_time_equal("", ""));
+  EXPECT_NE(crypto::random_hex_id(), crypto::random_hex_id());
+  EXPECT_EQ(crypto::random_hex_id().size(), 32u);
+}
+
+TEST(Log, OneJsonObjectPerLineWithEscaping) {
+  const auto line = log::render(log::Level::warn, "hello \"world\"\n", {{"n", 3}, {"ok", true}, {"s", "a\tb"}});
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find(R"("level":"warn","msg":"hello \"world\"\n","n":3,"ok":true,"s":"a\tb")"), std::string::npos)
+      << line;
+  EXPECT_TRUE(log::set_level("error"));
+  EXPECT_FALSE(log::enabled(log::Level::warn));
+  EXPECT_FALSE(log::set_level("loud"));
+  log::set_level(log::Level::info);
+}
+
+}  // namespace
+}  // namespace numflow

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every numflow test on a fresh machine: installs what is missing, builds, starts a local
+# Kafka broker (KRaft, port 19092 so a demo on 9092 is left alone), runs the whole CTest suite
+# (unit + integration on the real broker), the contract check, then the same suite built with
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --fast     skip the sanitizer build
+#   NUMFLOW_TEST_KAFKA_PORT=N  broker port (default 19092)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+fast=0
+for a in "$@"; do
+  case "$a" in
+    --fast) fast=1 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+port=${NUMFLOW_TEST_KAFKA_PORT:-19092}
+export NUMFLOW_TEST_BROKERS=127.0.0.1:$port
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "dependencies"
+bash scripts/install-deps.sh
+
+step "local Kafka on port $port"
+bash scripts/kafka.sh start --fresh --port "$port"
+trap 'bash "$root/scripts/kafka.sh" stop --port "$port" >/dev/null 2>&1 || true' EXIT
+
+run_suite() {
+  local dir=$1
+  # --output-on-failure: a failing test shows its own log; integration tests run serially.
+  (cd "$dir" && ctest --output-on-failure --timeout 300 -j "$(nproc)")
+}
+
+step "release build"
+bash scripts/build.sh release
+step "tests (release)"
+run_suite build
+step "contract check"
+if [ -f ../shared/contract-check.py ]; then
+  python3 ../shared/contract-check.py build/transform/numflow-transform
+else
+  echo "(../shared/contract-check.py not beside this checkout: skipped)"
+fi
+
+if [ "$fast" = 0 ]; then
+  step "sanitizer build (ASan + UBSan)"
+  bash scripts/build.sh asan
+  step "tests (ASan + UBSan)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_suite build-asan
+fi
+step "all tests passed"
