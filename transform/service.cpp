@@ -65,7 +65,9 @@ Service::Service(ServiceOptions options, Metrics& metrics) : options_(std::move(
       {"auto.offset.reset", "earliest"},
       {"isolation.level", "read_committed"},
       {"enable.partition.eof", "false"},
-      {"partition.assignment.strategy", "cooperative-sticky"},
+      // Eager rebalancing: with cooperative-sticky, librdkafka 2.0.2's consumer_close() sends no
+      // LeaveGroup (measured here), so a restarted instance waited a whole session timeout.
+      {"partition.assignment.strategy", "range,roundrobin"},
   };
   rd_kafka_conf_t* conf = publish::make_conf(consumer_defaults, options_.kafka);
   char err[512];

@@ -159,6 +159,30 @@ TEST_F(Pipeline, SeedExamplesEndToEnd) {
   EXPECT_EQ(transform->wait(20s), 0) << transform->log();
 }
 
+TEST_F(Pipeline, OffsetsAreCommittedSoARestartDoesNotReprocess) {
+  auto ingest = start_ingest();
+  auto transform = start_transform();
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  ASSERT_TRUE(wait_http_ok(transform_port_, "/readyz", 30s)) << transform->log();
+  ASSERT_EQ(post("8x8", read_file("providers/8x8/fixtures/webhook-seed.json")).status, 200);
+  ASSERT_EQ(read_topic(brokers_, topics_.numbers, 2, 30s).size(), 2u) << transform->log();
+  transform->signal(SIGTERM);
+  ASSERT_EQ(transform->wait(20s), 0) << transform->log();
+
+  transform = start_transform();  // same group
+  ASSERT_TRUE(wait_http_ok(transform_port_, "/readyz", 30s)) << transform->log();
+  ASSERT_EQ(post("ringcentral", read_file("providers/ringcentral/fixtures/phone-number-created-seed.json")).status,
+            200);
+  const auto numbers = read_topic(brokers_, topics_.numbers, 3, 30s);
+  ASSERT_EQ(numbers.size(), 3u);
+  std::this_thread::sleep_for(2s);  // anything reprocessed would show up by now
+  EXPECT_EQ(read_topic(brokers_, topics_.numbers, 0, 20s).size(), 3u) << "the 8x8 event was processed again";
+  ingest->signal(SIGTERM);
+  transform->signal(SIGTERM);
+  EXPECT_EQ(ingest->wait(20s), 0);
+  EXPECT_EQ(transform->wait(20s), 0);
+}
+
 TEST_F(Pipeline, HttpRules) {
   auto ingest = start_ingest({"--max-body-bytes", "1024"});
   ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
