@@ -21,30 +21,6 @@ using Clock = std::chrono::steady_clock;
 // ---------------------------------------------------------------------------------------------
 // Small pieces
 
-AuthResult AuthResult::accept(std::string method) {
-  AuthResult r;
-  r.kind = accepted;
-  r.method = std::move(method);
-  return r;
-}
-
-AuthResult AuthResult::refuse(int status, std::string reason) {
-  AuthResult r;
-  r.kind = refused;
-  r.status = status;
-  r.reason = std::move(reason);
-  return r;
-}
-
-AuthResult AuthResult::answer_with(http::Response response) {
-  AuthResult r;
-  r.kind = answered;
-  r.answer = std::move(response);
-  return r;
-}
-
-AuthResult NoAuth::check(const http::Request&) const { return AuthResult::accept("none"); }
-
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
     case Outcome::accepted: return "accepted";
@@ -152,7 +128,7 @@ struct IngestHandler::Core {
   }
 
   void record(const ProviderRoute& route, Outcome outcome, int status, Clock::time_point received,
-              std::size_t body_bytes) {
+              std::size_t body_bytes, std::string_view reason = {}) {
     std::atomic<std::uint64_t>* counter = nullptr;
     switch (outcome) {
       case Outcome::accepted: counter = &accepted; break;
@@ -169,7 +145,7 @@ struct IngestHandler::Core {
     counter->fetch_add(1, std::memory_order_relaxed);
     if (opt.on_outcome) {
       try {
-        opt.on_outcome(RequestOutcome{route.provider, outcome, status, Clock::now() - received, body_bytes});
+        opt.on_outcome(RequestOutcome{route.provider, outcome, status, Clock::now() - received, body_bytes, reason});
       } catch (...) {
       }
     }
@@ -376,8 +352,8 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
   c.webhook_requests.fetch_add(1, std::memory_order_relaxed);
   const Clock::time_point received = req.received_at == Clock::time_point{} ? Clock::now() : req.received_at;
   const std::size_t body_bytes = req.body.size();
-  auto answer_now = [&](http::Response r, Outcome outcome) {
-    c.record(*route, outcome, r.status, received, body_bytes);
+  auto answer_now = [&](http::Response r, Outcome outcome, std::string_view reason = {}) {
+    c.record(*route, outcome, r.status, received, body_bytes, reason);
     respond(std::move(r));
   };
 
@@ -396,8 +372,8 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
   switch (auth.kind) {
     case AuthResult::refused: {
       const int status = (auth.status >= 400 && auth.status <= 499) ? auth.status : 401;
-      answer_now(json(status, "error", auth.reason.empty() ? "unauthorized" : auth.reason, request_id),
-                 Outcome::refused);
+      const std::string reason = auth.reason.empty() ? "unauthorized" : auth.reason;
+      answer_now(json(status, "error", reason, request_id), Outcome::refused, reason);
       return;
     }
     case AuthResult::answered: {

@@ -23,43 +23,16 @@
 #include <vector>
 
 #include "common/http_server.h"
+#include "providers/authenticator.h"
 #include "publish/raw_sink.h"
 
 namespace numflow::ingest {
 
-struct AuthResult {
-  enum Kind {
-    accepted,  // write it to Kafka; `method` says how it was authenticated
-    refused,   // answer `status` (401/403), never written to Kafka
-    answered,  // a provider handshake: answer `answer` as is, not written to Kafka
-  };
-  Kind kind = accepted;
-  int status = 0;          // refused: 401 or 403
-  std::string reason;      // refused: short machine-readable reason; never a secret
-  std::string method;      // accepted: e.g. "none", "zoom-hmac-sha256" (the numflow-auth header)
-  http::Response answer;   // answered
+// Authentication is the provider modules' (providers/authenticator.h); ingest runs it per route.
+using numflow::AuthResult;
+using numflow::Authenticator;
+using numflow::NoAuth;
 
-  static AuthResult accept(std::string method);
-  static AuthResult refuse(int status, std::string reason);
-  static AuthResult answer_with(http::Response response);
-};
-
-// Per provider route. check() is called concurrently from io threads: it must be thread-safe,
-// fast, must not block, and must never log secrets or the body.
-class Authenticator {
- public:
-  virtual ~Authenticator() = default;
-  virtual AuthResult check(const http::Request& request) const = 0;
-};
-
-// Accepts everything (method "none"); the contract requires the operator to ask for it.
-class NoAuth final : public Authenticator {
- public:
-  AuthResult check(const http::Request& request) const override;
-};
-
-// Extracts the account from a body for the record key `{provider}:{account}`. Returns "" when
-// unknown or when the body is not JSON. Must not throw (a throw counts as "").
 using AccountOf = std::function<std::string(std::string_view body)>;
 
 // An AccountOf that parses the body as JSON and returns the first of these JSON pointers
@@ -94,6 +67,7 @@ struct RequestOutcome {
   int status;
   std::chrono::steady_clock::duration latency;  // from the request's first byte to the answer
   std::size_t body_bytes;
+  std::string_view reason = {};  // refused: the authenticator's reason (never a secret)
 };
 
 struct IngestOptions {

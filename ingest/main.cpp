@@ -13,7 +13,11 @@
 #include "common/log.h"
 #include "common/settings.h"
 #include "ingest/ingest_handler.h"
+#include "common/net.h"
+#include "providers/8x8/eight_by_eight_auth.h"
 #include "providers/registry.h"
+#include "providers/ringcentral/ringcentral_auth.h"
+#include "providers/zoom/zoom_auth.h"
 #include "publish/kafka_settings.h"
 #include "publish/producer.h"
 
@@ -42,6 +46,9 @@ Settings ingest_settings() {
       .add({"zoom-secret-token", "", "Zoom app secret token(s), comma-separated", Kind::list, true})
       .add({"zoom-max-skew", "300", "seconds a signed Zoom timestamp may differ from now", Kind::integer})
       .add({"ringcentral-verification-token", "", "expected RingCentral Verification-Token", Kind::string, true})
+      .add({"ringcentral-query-secret", "", "expected secret query parameter of RingCentral webhook addresses",
+            Kind::string, true})
+      .add({"ringcentral-query-parameter", "token", "name of that query parameter"})
       .add({"ringcentral-account", "", "account id used when a RingCentral event names its account '~'"})
       .add({"8x8-allow-cidr", "", "source networks allowed to post 8x8 webhooks", Kind::list})
       .add({"8x8-auth-header", "", "expected Authorization header value of 8x8 webhooks", Kind::string, true})
@@ -50,18 +57,56 @@ Settings ingest_settings() {
   return s;
 }
 
-// Each provider route needs an explicit authentication decision (contract §1). This build knows
-// only `none`; the providers' own authenticators are configured with the settings above.
-std::optional<std::string> route_auth(const Settings& s, std::string_view provider,
-                                      std::shared_ptr<const ingest::Authenticator>& out) {
-  const std::string setting = std::string(provider) + "-auth";
-  if (s.str(setting) == "none") {
-    log::warn("webhooks accepted WITHOUT authentication", {{"provider", provider}, {"setting", setting}});
-    out = std::make_shared<ingest::NoAuth>();
+// Each provider route needs an explicit authentication decision (contract §1): its provider's
+// authenticator built from the settings, or `--<provider>-auth none`. Returns an error to refuse
+// to start with.
+struct AuthChoice {
+  std::shared_ptr<const Authenticator> auth;
+  std::string describe;  // for the start-up log, no secrets
+};
+
+std::optional<std::string> build_auth(const Settings& s, std::string_view provider, AuthChoice& out) {
+  const std::string p(provider);
+  const std::string mode = s.str(p + "-auth");
+  if (!mode.empty() && mode != "none") return "--" + p + "-auth accepts only 'none' (got '" + mode + "')";
+  bool configured = false;
+  try {
+    if (p == "zoom" && s.is_set("zoom-secret-token")) {
+      out.auth = std::make_shared<ZoomAuthenticator>(ZoomAuthOptions{
+          s.list("zoom-secret-token"), std::chrono::seconds(s.integer("zoom-max-skew")), nullptr});
+      out.describe = "x-zm-signature with " + std::to_string(s.list("zoom-secret-token").size()) + " secret token(s)";
+      configured = true;
+    } else if (p == "ringcentral" && (s.is_set("ringcentral-verification-token") || s.is_set("ringcentral-query-secret"))) {
+      out.auth = std::make_shared<RingCentralAuthenticator>(RingCentralAuthOptions{
+          s.str("ringcentral-verification-token"), s.str("ringcentral-query-secret"),
+          s.str("ringcentral-query-parameter")});
+      out.describe = s.is_set("ringcentral-verification-token") ? "Verification-Token" : "";
+      if (s.is_set("ringcentral-query-secret"))
+        out.describe += (out.describe.empty() ? "" : " + ") + std::string("query parameter ") +
+                        s.str("ringcentral-query-parameter");
+      configured = true;
+    } else if (p == "8x8" && (s.is_set("8x8-allow-cidr") || s.is_set("8x8-auth-header"))) {
+      out.auth = std::make_shared<EightByEightAuthenticator>(EightByEightAuthOptions{
+          net::CidrSet::parse(s.list("8x8-allow-cidr")), net::CidrSet::parse(s.list("trusted-proxies")),
+          s.str("8x8-auth-header")});
+      out.describe = s.is_set("8x8-allow-cidr") ? "source allowlist" : "";
+      if (s.is_set("8x8-auth-header")) out.describe += out.describe.empty() ? "Authorization header" : " + Authorization header";
+      configured = true;
+    }
+  } catch (const std::invalid_argument& e) {
+    return std::string(e.what());
+  }
+  if (configured && mode == "none")
+    return "--" + p + "-auth none conflicts with the " + p + " authentication settings given: choose one";
+  if (configured) return std::nullopt;
+  if (mode == "none") {
+    log::warn("webhooks accepted WITHOUT authentication", {{"provider", provider}, {"setting", p + "-auth"}});
+    out.auth = std::make_shared<NoAuth>();
+    out.describe = "none";
     return std::nullopt;
   }
-  return "no authentication configured for " + std::string(provider) + " webhooks: this build supports only --" +
-         setting + " none (provider authentication is not available yet)";
+  return "no authentication configured for " + p + " webhooks: set its credentials (see --help) or --" + p +
+         "-auth none to accept them unauthenticated";
 }
 
 ingest::AccountOf account_extractor(const Provider* provider) {
@@ -86,7 +131,11 @@ struct IngestMetrics {
         bytes(prometheus::BuildCounter()
                   .Name("numflow_ingest_body_bytes_total")
                   .Help("Body bytes of webhook requests")
-                  .Register(r)) {}
+                  .Register(r)),
+        refusals(prometheus::BuildCounter()
+                     .Name("numflow_ingest_refusals_total")
+                     .Help("Deliveries refused by authentication, by provider and reason")
+                     .Register(r)) {}
   void observe(const ingest::RequestOutcome& o) {
     const std::map<std::string, std::string> labels{{"provider", std::string(o.provider)},
                                                     {"outcome", std::string(ingest::to_string(o.outcome))},
@@ -97,10 +146,15 @@ struct IngestMetrics {
                                                               1, 2.5, 5})
         .Observe(std::chrono::duration<double>(o.latency).count());
     bytes.Add({{"provider", std::string(o.provider)}}).Increment(static_cast<double>(o.body_bytes));
+    if (o.outcome == ingest::Outcome::refused) {
+      refusals.Add({{"provider", std::string(o.provider)}, {"reason", std::string(o.reason)}}).Increment();
+      log::warn("delivery refused", {{"provider", o.provider}, {"reason", o.reason}, {"status", o.status}});
+    }
   }
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Histogram>& duration;
   prometheus::Family<prometheus::Counter>& bytes;
+  prometheus::Family<prometheus::Counter>& refusals;
 };
 
 }  // namespace
@@ -136,12 +190,13 @@ int main(int argc, char** argv) {
   io.response_deadline = std::chrono::milliseconds(s.integer("response-deadline-ms"));
   io.retry_after = std::chrono::seconds(s.integer("retry-after-seconds"));
   for (const Provider* p : all_providers()) {
-    ingest::ProviderRoute route{std::string(p->name()), "", nullptr, account_extractor(p)};
-    if (auto err = route_auth(s, p->name(), route.auth)) {
+    AuthChoice auth;
+    if (auto err = build_auth(s, p->name(), auth)) {
       log::error("refusing to start", {{"reason", *err}});
       return 2;
     }
-    io.routes.push_back(std::move(route));
+    log::info("route", {{"provider", p->name()}, {"authentication", auth.describe}});
+    io.routes.push_back(ingest::ProviderRoute{std::string(p->name()), "", auth.auth, account_extractor(p)});
   }
 
   auto registry = std::make_shared<prometheus::Registry>();

@@ -1,9 +1,11 @@
 // The whole pipeline on the real broker: numflow-ingest and numflow-transform as processes, seed
 // examples POSTed over HTTP, every output topic read back read_committed.
 #include <gtest/gtest.h>
+#include <openssl/hmac.h>
 #include <rapidjson/document.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <set>
 
@@ -270,6 +272,72 @@ TEST_F(Pipeline, RefusesATopicWithTheWrongCleanupPolicy) {
   auto transform = start_transform();
   EXPECT_EQ(transform->wait(30s), 3) << transform->log();
   EXPECT_NE(transform->log().find("cleanup.policy=delete"), std::string::npos) << transform->log();
+}
+
+// HMAC-SHA256 hex with OpenSSL directly, not with numflow's code.
+std::string hmac_hex(const std::string& key, const std::string& msg) {
+  unsigned char md[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()),
+       msg.size(), md, &len);
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += d[md[i] >> 4];
+    out += d[md[i] & 15];
+  }
+  return out;
+}
+
+TEST_F(Pipeline, ProviderAuthenticationEndToEnd) {
+  const int port = free_port();
+  ingest_port_ = port;
+  Process ingest(NUMFLOW_INGEST_BIN,
+                 concat({"--brokers", brokers_, "--listen", "127.0.0.1:" + std::to_string(port), "--metrics-listen",
+                         "127.0.0.1:0", "--zoom-secret-token", "old-token,zoom-secret", "--ringcentral-verification-token",
+                         "rc-token", "--8x8-auth-header", "Bearer eight"},
+                        topics_.args()),
+                 log_path("ingest"));
+  ASSERT_TRUE(wait_http_ok(port, "/readyz", 30s)) << ingest.log();
+  const std::string ts = std::to_string(std::time(nullptr));
+  const std::string zoom_body = R"({"event":"number_management.peering_number_cnam_updated","event_ts":1,"payload":{"account_id":"a","object":{"cnam":"Z","carrier_code":1,"phone_numbers":["+14155550123"]}}})";
+  const std::string good_sig = "v0=" + hmac_hex("zoom-secret", "v0:" + ts + ":" + zoom_body);
+  auto zoom = [&](const std::string& body, const std::string& sig, const std::string& t) {
+    return http_request(port, "POST", "/webhooks/zoom", body, {{"x-zm-signature", sig}, {"x-zm-request-timestamp", t}});
+  };
+  EXPECT_EQ(zoom(zoom_body, good_sig, ts).status, 200);
+  EXPECT_EQ(zoom(zoom_body + " ", good_sig, ts).status, 401) << "a changed body";
+  EXPECT_EQ(zoom(zoom_body, "v0=" + hmac_hex("wrong", "v0:" + ts + ":" + zoom_body), ts).status, 401);
+  const std::string old_ts = std::to_string(std::time(nullptr) - 3600);
+  EXPECT_EQ(zoom(zoom_body, "v0=" + hmac_hex("zoom-secret", "v0:" + old_ts + ":" + zoom_body), old_ts).status, 401);
+
+  const std::string challenge = R"({"payload":{"plainToken":"plain-123"},"event_ts":1,"event":"endpoint.url_validation"})";
+  const auto ch = zoom(challenge, "v0=" + hmac_hex("old-token", "v0:" + ts + ":" + challenge), ts);
+  EXPECT_EQ(ch.status, 200);
+  EXPECT_EQ(ch.body, R"({"plainToken":"plain-123","encryptedToken":")" + hmac_hex("old-token", "plain-123") + "\"}");
+
+  const auto handshake = http_request(port, "POST", "/webhooks/ringcentral", "", {{"Validation-Token", "vt-42"}});
+  EXPECT_EQ(handshake.status, 200);
+  EXPECT_EQ(handshake.headers.count("validation-token") ? handshake.headers.at("validation-token") : "", "vt-42");
+  const std::string rc_body = read_file("providers/ringcentral/fixtures/phone-number-created-seed.json");
+  EXPECT_EQ(http_request(port, "POST", "/webhooks/ringcentral", rc_body, {{"Verification-Token", "rc-token"}}).status, 200);
+  EXPECT_EQ(http_request(port, "POST", "/webhooks/ringcentral", rc_body, {{"Verification-Token", "rc-tokeN"}}).status, 403);
+  EXPECT_EQ(http_request(port, "POST", "/webhooks/ringcentral", rc_body).status, 401);
+
+  EXPECT_EQ(http_request(port, "POST", "/webhooks/8x8", "{}", {{"Authorization", "Bearer eight"}}).status, 200);
+  EXPECT_EQ(http_request(port, "POST", "/webhooks/8x8", "{}", {{"Authorization", "Bearer nine"}}).status, 401);
+
+  // Exactly the three genuine deliveries reached Kafka, each saying how it was authenticated.
+  std::this_thread::sleep_for(1s);
+  const auto raw = read_topic(brokers_, topics_.raw, 0, 20s);
+  std::multiset<std::string> methods;
+  for (const auto& r : raw) methods.insert(r.header("numflow-auth"));
+  EXPECT_EQ(methods, (std::multiset<std::string>{"zoom-hmac-sha256", "ringcentral-verification-token", "8x8-auth-header"}));
+  // Refusals are logged with their reason, never with a secret.
+  const std::string log = ingest.log();
+  EXPECT_NE(log.find("bad_signature"), std::string::npos);
+  for (const char* secret : {"zoom-secret", "old-token", "rc-token", "Bearer eight"})
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret;
 }
 
 TEST_F(Pipeline, RefusesToStartWithoutAnAuthenticationDecision) {

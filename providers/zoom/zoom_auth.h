@@ -1,0 +1,33 @@
+#pragma once
+// Zoom: `x-zm-signature: v0=hex(HMAC-SHA256(secret, "v0:{x-zm-request-timestamp}:{raw body}"))`,
+// any of several secret tokens (so a token can be rotated without downtime), timestamps within a
+// skew window, and the `endpoint.url_validation` challenge answered here, never stored.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "providers/authenticator.h"
+
+namespace numflow {
+
+struct ZoomAuthOptions {
+  std::vector<std::string> secret_tokens;        // at least one
+  std::chrono::seconds max_skew{300};
+  std::function<std::int64_t()> now_seconds;     // unix time; empty: the system clock
+};
+
+class ZoomAuthenticator final : public Authenticator {
+ public:
+  explicit ZoomAuthenticator(ZoomAuthOptions options);
+  AuthResult check(const http::Request& request) const override;
+
+  // hex(HMAC-SHA256(secret, message)): the signature's and the challenge's primitive.
+  static std::string sign_hex(std::string_view secret, std::string_view message);
+
+ private:
+  ZoomAuthOptions options_;
+};
+
+}  // namespace numflow
