@@ -8,6 +8,9 @@
 //   later, from any thread, exactly once. The response is posted back to the connection's strand.
 //   If the client has gone in the meantime, or the server has been stopped or destroyed, the
 //   response is dropped. A Respond that is destroyed without being called answers 500.
+//   While a request is being handled the connection is watched: a client that closes (FIN or
+//   RST) is treated as gone, its connection closed at once, and its response later dropped (so a
+//   client that half-closes after sending does not get an answer; webhook senders do not do that).
 // - Limits: body bytes (413, without reading the body), header bytes (431), connections (503 and
 //   close), a total read deadline per request (slow clients are closed), an idle keep-alive
 //   timeout, a write timeout.
@@ -156,7 +159,8 @@ class Server {
   // (e.g. from the handler). Idempotent.
   bool shutdown(std::chrono::steady_clock::time_point deadline);
   bool shutdown(std::chrono::milliseconds grace) { return shutdown(std::chrono::steady_clock::now() + grace); }
-  // Closes everything now (shutdown with a deadline in the past).
+  // Closes everything now (shutdown with a deadline in the past). Like shutdown(), and so the
+  // destructor, it must not run on an io thread.
   void stop();
 
   bool running() const;

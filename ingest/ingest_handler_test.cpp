@@ -252,7 +252,8 @@ TEST_F(IngestTest, PersistedAnswers200AndPublishesExactBodyWithHeadersAndKey) {
   EXPECT_EQ(m.headers.size(), 5u);
 
   EXPECT_EQ(handler_->stats().accepted, 1u);
-  EXPECT_EQ(handler_->in_flight(), 0u);
+  // The answer can reach the client a moment before the handler counts the request done.
+  EXPECT_TRUE(eventually([&] { return handler_->in_flight() == 0; }));
   EXPECT_THAT(outcomes(), ::testing::ElementsAre(std::make_tuple(std::string("zoom"), Outcome::accepted, 200)));
 }
 
@@ -445,7 +446,8 @@ TEST_F(IngestTest, AnswersOnlyAfterTheDelayedDeliveryReport) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_TRUE(handler_->wait_idle(1000ms));
-  EXPECT_EQ(handler_->in_flight(), 0u);
+  // The answer can reach the client a moment before the handler counts the request done.
+  EXPECT_TRUE(eventually([&] { return handler_->in_flight() == 0; }));
 }
 
 TEST_F(IngestTest, DeadlineAnswers503AndTheLateReportIsIgnored) {
@@ -464,7 +466,8 @@ TEST_F(IngestTest, DeadlineAnswers503AndTheLateReportIsIgnored) {
   EXPECT_EQ(r->header("Retry-After"), "5");
   EXPECT_GE(took, 140ms);
   EXPECT_LT(took, 1000ms);
-  EXPECT_EQ(handler_->in_flight(), 0u);
+  // The answer can reach the client a moment before the handler counts the request done.
+  EXPECT_TRUE(eventually([&] { return handler_->in_flight() == 0; }));
   const std::string first_id = r->header("X-Request-Id");
 
   // The report comes late: ignored, and it must not answer the next request on the connection.
@@ -518,7 +521,8 @@ TEST_F(IngestTest, ClientGoneBeforeTheReportIsHarmless) {
   sink_.release_all(Delivery::persisted);
   EXPECT_EQ(handler_->stats().accepted, 1u);  // it is in Kafka; only the answer had nowhere to go
   EXPECT_TRUE(eventually([&] { return server_->stats().responses_dropped == 1; }));
-  EXPECT_EQ(handler_->in_flight(), 0u);
+  // The answer can reach the client a moment before the handler counts the request done.
+  EXPECT_TRUE(eventually([&] { return handler_->in_flight() == 0; }));
 }
 
 TEST_F(IngestTest, GracefulStopAnswersInFlightRequests) {

@@ -323,8 +323,11 @@ EightByEightPoller::EightByEightPoller(PollerOptions options, publish::RawSink& 
 EightByEightPoller::~EightByEightPoller() { stop(); }
 
 void EightByEightPoller::start() {
-  if (started_) throw std::logic_error("EightByEightPoller::start called twice");
-  started_ = true;
+  {
+    std::lock_guard lock(shared_->mu);
+    if (started_) throw std::logic_error("EightByEightPoller::start called twice");
+    started_ = true;
+  }
   const auto now = Clock::now();
   for (Target& t : targets_) t.due = now;
   std::string ids;

@@ -141,6 +141,7 @@ class EightByEightPoller {
   // Interrupts whatever the thread is doing and joins it. Idempotent; must not be called from
   // on_outcome. A delivery report that arrives later is ignored safely.
   void stop();
+  // Started and not stopped. Thread-safe, like stats().
   bool running() const;
 
   PollerStats stats() const;
@@ -159,7 +160,7 @@ class EightByEightPoller {
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<Worker> worker_;
   std::thread thread_;
-  bool started_ = false;
+  bool started_ = false;  // guarded by Shared::mu
 
   mutable std::mutex stats_mu_;
   PollerStats stats_;

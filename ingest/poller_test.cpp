@@ -13,7 +13,6 @@
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -424,11 +423,12 @@ TEST_F(PollerTest, SuccessPublishesTheExactBodyWithHeaders) {
   EXPECT_EQ(header(m, "numflow-source"), "poll");
   EXPECT_EQ(header(m, "numflow-poll-subaccount"), "MySubAccount");
   const std::string at = header(m, "numflow-received-at");
-  EXPECT_TRUE(std::regex_match(at, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"))) << at;
+  // RFC 3339 UTC with milliseconds. (No std::regex: GCC 12 warns inside it in the sanitizer build.)
+  EXPECT_THAT(at, ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"));
   const auto at_ms = parse_rfc3339_ms(at);
   ASSERT_TRUE(at_ms.has_value());
   EXPECT_LT(std::llabs(*at_ms - now_unix_ms()), 10000);
-  EXPECT_TRUE(std::regex_match(header(m, "numflow-request-id"), std::regex("[0-9a-f]{32}")));
+  EXPECT_THAT(header(m, "numflow-request-id"), ::testing::MatchesRegex("[0-9a-f]{32}"));
   EXPECT_NE(header(m, "numflow-request-id"), header(msgs[1], "numflow-request-id"));
 
   const PollerStats s = poller.stats();

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace numflow {
 
@@ -32,6 +33,12 @@ enum class Slot : std::uint8_t {
   pricing_rental_price, pricing_incoming_rate, pricing_billing_unit, pricing_currency,
 };
 inline constexpr std::size_t kSlotCount = 22;
+inline constexpr std::array<std::string_view, kSlotCount> kSlotNames = {
+    "country_code", "number_valid", "status", "provider_status", "usable_for_new_sessions",
+    "health.check_enabled", "health.healthy", "health.status", "health.last_checked",
+    "cnam", "emergency_address", "carrier_code", "usage_type", "number_type", "payment_type", "location",
+    "contact_center_provider", "reference_id",
+    "pricing.rental_price", "pricing.incoming_rate", "pricing.billing_unit", "pricing.currency"};
 
 struct SlotInfo {
   Field field;
@@ -67,6 +74,16 @@ struct SlotSet {
 struct NumberState {
   std::array<std::optional<SlotValue>, kSlotCount> slots;
   std::string provider, account_id;  // of the last event that changed it
+  // "8x8:{subaccount}" when a complete snapshot of that inventory listed the number, and when the
+  // newest such snapshot was taken: a later snapshot of the same inventory without it deletes it.
+  std::string inventory;
+  std::int64_t snapshot_ms = -1;
+  // Set while the number is deleted: events no newer than this cannot bring it back.
+  std::int64_t deleted_at_ms = -1;
+  // The last few event ids applied: a redelivered event changes nothing (contract §3).
+  std::vector<std::string> recent_event_ids;
+  static constexpr std::size_t kRecentEventIds = 8;
+  bool deleted() const { return deleted_at_ms >= 0; }
 };
 
 }  // namespace numflow

@@ -1,4 +1,6 @@
 // numflow-transform: the consumer-group service, and its offline `normalize` command.
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 #include <string>
@@ -22,9 +24,12 @@ Settings service_settings() {
              "command.");
   publish::add_kafka_options(s);
   s.add({"metrics-listen", "0.0.0.0:9091", "address of /metrics, /healthz and /readyz"})
-      .add({"group-id", "numflow-transform", "Kafka consumer group"})
-      .add({"batch-max-messages", "500", "raw events per batch (offsets are committed per batch)", Option::Kind::integer})
-      .add({"batch-max-ms", "100", "longest a batch collects before it is published", Option::Kind::integer})
+      .add({"group-id", "numflow-transform", "Kafka consumer group (the merge stage uses GROUP.merge)"})
+      .add({"instance-id", "", "stable name of this instance, part of its transactional ids (default: host name)"})
+      .add({"fragments-topic", "numflow.fragments", "internal: per-number fragments, repartitioned by number"})
+      .add({"state-topic", "numflow.number-state", "internal: compacted changelog of per-number state"})
+      .add({"batch-max-messages", "1000", "messages per transaction", Option::Kind::integer})
+      .add({"batch-max-ms", "100", "longest a transaction collects before it commits", Option::Kind::integer})
       .add({"ringcentral-account", "", "account id for RingCentral events that name their account '~'"})
       .add({"8x8-snapshot-webhooks-complete", "false",
             "treat 8x8 SNAPSHOT webhooks whose totalNumbers matches the list as complete inventories",
@@ -62,6 +67,14 @@ int run_service(const std::vector<std::string>& args) {
   o.topics = publish::topic_names(s);
   o.topic_specs = publish::topic_specs(s);
   o.group_id = s.str("group-id");
+  o.fragments_topic = s.str("fragments-topic");
+  o.state_topic = s.str("state-topic");
+  o.instance_id = s.str("instance-id");
+  if (o.instance_id.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    o.instance_id = host;
+  }
   o.batch_max_messages = static_cast<int>(s.integer("batch-max-messages"));
   o.batch_max_ms = static_cast<int>(s.integer("batch-max-ms"));
   o.default_ringcentral_account = s.str("ringcentral-account");

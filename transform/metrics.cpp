@@ -5,42 +5,64 @@
 namespace numflow::transform {
 
 using prometheus::BuildCounter;
+using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 namespace {
+
 std::string bounded(std::string_view v) {
   static constexpr std::string_view kKnown[] = {"8x8", "zoom", "ringcentral"};
   for (auto k : kKnown)
     if (k == v) return std::string(v);
   return "other";
 }
+
+std::string_view verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::record: return "published";
+    case Verdict::duplicate: return "duplicate";
+    case Verdict::stale: return "stale";
+    default: return "unchanged";
+  }
+}
+
 }  // namespace
 
-Metrics::Metrics(prometheus::Registry& registry)
+Metrics::Metrics(prometheus::Registry& r)
     : events_(BuildCounter()
                   .Name("numflow_transform_events_total")
-                  .Help("Raw events processed, by provider, outcome and dead-letter code")
-                  .Register(registry)),
-      records_(BuildCounter()
-                   .Name("numflow_transform_records_total")
-                   .Help("Records published, by topic")
-                   .Register(registry)),
-      batches_(BuildCounter()
-                   .Name("numflow_transform_batches_total")
-                   .Help("Batches finished, by result (committed, retried)")
-                   .Register(registry)) {
+                  .Help("Raw events normalized, by provider, outcome and dead-letter code")
+                  .Register(r)),
+      merges_(BuildCounter()
+                  .Name("numflow_transform_number_updates_total")
+                  .Help("Per-number updates merged into state, by result (published, unchanged, duplicate, stale)")
+                  .Register(r)),
+      records_(BuildCounter().Name("numflow_transform_records_total").Help("Records published, by topic").Register(r)),
+      transactions_(BuildCounter()
+                        .Name("numflow_transform_transactions_total")
+                        .Help("Kafka transactions, by stage and result (committed, aborted)")
+                        .Register(r)),
+      transaction_seconds_(BuildHistogram()
+                               .Name("numflow_transform_transaction_seconds")
+                               .Help("Time from a batch's first message to its transaction's commit, by stage")
+                               .Register(r)) {
   processing_ = &BuildHistogram()
                      .Name("numflow_transform_processing_seconds")
-                     .Help("Time to run one raw event through the core")
-                     .Register(registry)
+                     .Help("Time to normalize one raw event")
+                     .Register(r)
                      .Add({}, prometheus::Histogram::BucketBoundaries{1e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4,
                                                                       1e-3, 1e-2, 0.1});
-  batch_seconds_ = &BuildHistogram()
-                        .Name("numflow_transform_batch_seconds")
-                        .Help("Time from a batch's first message to its commit")
-                        .Register(registry)
-                        .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                                                         2.5, 5, 10});
+  event_lag_ = &BuildHistogram()
+                    .Name("numflow_transform_event_lag_seconds")
+                    .Help("Now minus the provider's event_time of each published number-change record")
+                    .Register(r)
+                    .Add({}, prometheus::Histogram::BucketBoundaries{0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400});
+  numbers_ = &BuildGauge().Name("numflow_transform_numbers_in_state").Help("Numbers held in state").Register(r).Add({});
+  restore_ = &BuildGauge()
+                  .Name("numflow_transform_restore_seconds")
+                  .Help("Duration of the last state restore after a partition assignment")
+                  .Register(r)
+                  .Add({});
 }
 
 void Metrics::event(std::string_view provider, Outcome outcome, std::string_view error_code) {
@@ -49,11 +71,26 @@ void Metrics::event(std::string_view provider, Outcome outcome, std::string_view
       .Increment();
 }
 
+void Metrics::merge(Verdict verdict) { merges_.Add({{"result", std::string(verdict_name(verdict))}}).Increment(); }
+
 void Metrics::record(std::string_view topic) { records_.Add({{"topic", std::string(topic)}}).Increment(); }
 
-void Metrics::batch(double seconds, bool committed) {
-  batches_.Add({{"result", committed ? "committed" : "retried"}}).Increment();
-  if (committed) batch_seconds_->Observe(seconds);
+void Metrics::event_lag(std::int64_t ms) { event_lag_->Observe(static_cast<double>(ms) / 1000.0); }
+
+void Metrics::transaction(std::string_view stage, bool committed, double seconds) {
+  transactions_.Add({{"stage", std::string(stage)}, {"result", committed ? "committed" : "aborted"}}).Increment();
+  if (committed)
+    transaction_seconds_
+        .Add({{"stage", std::string(stage)}},
+             prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
+        .Observe(seconds);
 }
+
+void Metrics::restored(double seconds, std::size_t numbers) {
+  restore_->Set(seconds);
+  numbers_->Set(static_cast<double>(numbers));
+}
+
+void Metrics::numbers_in_state(std::size_t numbers) { numbers_->Set(static_cast<double>(numbers)); }
 
 }  // namespace numflow::transform

@@ -1,6 +1,6 @@
 #pragma once
 // The transform's Prometheus metrics. Labels are bounded sets (providers, outcomes, error codes,
-// topics): never a phone number, never a value taken from a body.
+// topics, stages): never a phone number, never a value taken from a body.
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -16,16 +16,24 @@ class Metrics {
  public:
   explicit Metrics(prometheus::Registry& registry);
   void event(std::string_view provider, Outcome outcome, std::string_view error_code);
+  void merge(Verdict verdict);
   void record(std::string_view topic);
-  void batch(double seconds, bool committed);
+  void event_lag(std::int64_t ms);
+  void transaction(std::string_view stage, bool committed, double seconds);
+  void restored(double seconds, std::size_t numbers);
+  void numbers_in_state(std::size_t numbers);
   prometheus::Histogram& processing_seconds() { return *processing_; }
 
  private:
   prometheus::Family<prometheus::Counter>& events_;
+  prometheus::Family<prometheus::Counter>& merges_;
   prometheus::Family<prometheus::Counter>& records_;
-  prometheus::Family<prometheus::Counter>& batches_;
+  prometheus::Family<prometheus::Counter>& transactions_;
+  prometheus::Family<prometheus::Histogram>& transaction_seconds_;
   prometheus::Histogram* processing_;
-  prometheus::Histogram* batch_seconds_;
+  prometheus::Histogram* event_lag_;
+  prometheus::Gauge* numbers_;
+  prometheus::Gauge* restore_;
 };
 
 }  // namespace numflow::transform

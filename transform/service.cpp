@@ -1,13 +1,12 @@
 #include "transform/service.h"
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <thread>
 
 #include "common/log.h"
 #include "common/time.h"
+#include "transform/core/codec.h"
 
 namespace numflow::transform {
 namespace {
@@ -32,214 +31,322 @@ publish::Headers copy_headers(const rd_kafka_message_t* m) {
   return out;
 }
 
-}  // namespace
+std::string_view bytes(const void* p, std::size_t n) { return p ? std::string_view(static_cast<const char*>(p), n) : ""; }
 
-// Outputs of one batch in flight, and the offsets to commit once they are all delivered.
-struct Service::Batch {
-  struct Sync {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::size_t pending = 0;
-    std::size_t failed = 0;
-    std::string first_error;
-  };
-  std::shared_ptr<Sync> sync = std::make_shared<Sync>();
-  // partition -> {first offset seen, last offset seen}
-  std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> offsets;
-  std::size_t messages = 0;
-  Clock::time_point started = Clock::now();
+int partition_count(rd_kafka_t* rk, const std::string& topic) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  int n = 0;
+  if (rd_kafka_metadata(rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (md->topic_cnt == 1 && !md->topics[0].err) n = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_topic_destroy(t);
+  return n;
+}
+
+// A StateStore over a partition's store that remembers, per number, what it held before this
+// batch, so an aborted transaction's state changes can be undone.
+class UndoStore final : public StateStore {
+ public:
+  using Log = std::vector<std::tuple<std::int32_t, std::string, std::optional<NumberState>>>;
+  UndoStore(MemoryStateStore& base, std::int32_t partition, Log& log) : base_(base), partition_(partition), log_(log) {}
+  const NumberState* find(std::string_view number) const override { return base_.find(number); }
+  void put(const std::string& number, NumberState state) override {
+    remember(number);
+    base_.put(number, std::move(state));
+  }
+  void erase(std::string_view number) override {
+    remember(std::string(number));
+    base_.erase(number);
+  }
+  std::size_t size() const override { return base_.size(); }
+  void for_each(const std::function<void(const std::string&, const NumberState&)>& fn) const override {
+    base_.for_each(fn);
+  }
+
+ private:
+  void remember(const std::string& number) {
+    const NumberState* before = base_.find(number);
+    log_.emplace_back(partition_, number, before ? std::optional<NumberState>(*before) : std::nullopt);
+  }
+  MemoryStateStore& base_;
+  std::int32_t partition_;
+  Log& log_;
 };
 
-Service::Service(ServiceOptions options, Metrics& metrics) : options_(std::move(options)), metrics_(metrics) {
-  publish::ProducerOptions po;
-  // Outputs may wait for a broker to come back far longer than a webhook can: a failed delivery
-  // only means the batch is retried, so give them the time a broker restart takes.
-  po.properties = publish::merged({{"message.timeout.ms", "60000"}}, options_.kafka);
-  po.topics = options_.topic_specs;
-  po.readiness_topic = options_.topics.number_changes;
-  producer_ = std::make_unique<publish::KafkaProducer>(std::move(po));
+}  // namespace
 
-  const publish::Properties consumer_defaults = {
-      {"group.id", options_.group_id},
-      {"enable.auto.commit", "false"},
-      {"auto.offset.reset", "earliest"},
-      {"isolation.level", "read_committed"},
-      {"enable.partition.eof", "false"},
-      // Eager rebalancing: with cooperative-sticky, librdkafka 2.0.2's consumer_close() sends no
-      // LeaveGroup (measured here), so a restarted instance waited a whole session timeout.
-      {"partition.assignment.strategy", "range,roundrobin"},
-  };
-  rd_kafka_conf_t* conf = publish::make_conf(consumer_defaults, options_.kafka);
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);
-    throw std::invalid_argument(std::string("cannot create Kafka consumer: ") + err);
-  }
-  consumer_.reset(rk);
-  rd_kafka_poll_set_consumer(rk);
-}
+// ---- stage 1: raw events -> fragments (by number), extension records, dead letters ----
 
-Service::~Service() {
-  rd_kafka_consumer_close(consumer_.get());
-  consumer_.reset();
-  producer_.reset();
-}
+class Service::NormalizeHooks final : public StageHooks {
+ public:
+  NormalizeHooks(const ServiceOptions& o, Metrics& metrics, const int& partitions)
+      : o_(o), metrics_(metrics), partitions_(partitions) {}
+  void on_assign(const std::vector<std::int32_t>&) override {}
+  void on_revoke(const std::vector<std::int32_t>&) override {}
+  void on_commit() override {}
+  void on_abort() override {}
 
-bool Service::ready() const { return assigned_.load() && producer_->ready(); }
+  void process(const rd_kafka_message_t* m, std::vector<OutMessage>& out) override {
+    const std::string topic = rd_kafka_topic_name(m->rkt);
+    const std::string_view key = bytes(m->key, m->key_len);
+    const std::string_view body = bytes(m->payload, m->len);
+    publish::Headers headers = copy_headers(m);
+    auto [key_provider, account] = split_raw_key(key);
+    std::string_view provider = header(headers, "numflow-provider");
+    if (provider.empty()) provider = key_provider;
+    if (account.empty() && provider == "ringcentral") account = o_.default_ringcentral_account;
+    const RawEvent ev{provider, account, body, parse_rfc3339_ms(header(headers, "numflow-received-at")).value_or(0),
+                      SourcePosition{topic, m->partition, m->offset}};
+    const auto t0 = Clock::now();
+    Normalization n = normalize_raw(ev, o_.core, now_unix_ms());
+    metrics_.processing_seconds().Observe(std::chrono::duration<double>(Clock::now() - t0).count());
 
-bool Service::run() {
-  while (!producer_->topics_ready()) {
-    if (producer_->misconfigured()) return false;
-    if (stop_.load()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, options_.topics.raw.c_str(), RD_KAFKA_PARTITION_UA);
-  const auto err = rd_kafka_subscribe(consumer_.get(), topics);
-  rd_kafka_topic_partition_list_destroy(topics);
-  if (err) {
-    log::error("cannot subscribe", {{"topic", options_.topics.raw}, {"error", rd_kafka_err2str(err)}});
-    return false;
-  }
-  assigned_.store(true);
-  log::info("consuming", {{"topic", options_.topics.raw}, {"group", options_.group_id}});
-
-  while (!stop_.load()) {
-    Batch batch;
-    const auto deadline = Clock::now() + std::chrono::milliseconds(options_.batch_max_ms);
-    while (batch.messages < static_cast<std::size_t>(options_.batch_max_messages) && !stop_.load()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      if (left <= 0 && batch.messages) break;
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(std::max<long>(left, 100)));
-      if (!m) {
-        if (left <= 0) break;
-        continue;
-      }
-      if (m->err) {
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-          log::warn("consumer", {{"error", rd_kafka_err2name(m->err)}, {"reason", rd_kafka_message_errstr(m)}});
+    for (const NumberFragment& f : n.fragments)
+      out.push_back(OutMessage{o_.fragments_topic, RD_KAFKA_PARTITION_UA, f.update.number, encode_fragment(f), {}});
+    if (n.snapshot_end) {
+      // Every merge partition must learn where the snapshot ends: after its own fragments of it.
+      const std::string end = encode_snapshot_end(*n.snapshot_end);
+      for (int p = 0; p < partitions_; ++p)
+        out.push_back(OutMessage{o_.fragments_topic, p, n.snapshot_end->inventory, end, {}});
+    }
+    std::string_view first_code;
+    for (Output& o : n.outputs) {
+      if (o.topic == Topic::dead_letter) {
+        if (first_code.empty()) first_code = o.error_code;
+        publish::Headers h = headers;
+        h.emplace_back("numflow-error-code", o.error_code);
+        h.emplace_back("numflow-error-detail", o.error_detail);
+        h.emplace_back("numflow-source-topic", topic);
+        h.emplace_back("numflow-source-partition", std::to_string(m->partition));
+        h.emplace_back("numflow-source-offset", std::to_string(m->offset));
+        log::warn("dead-lettered", {{"code", o.error_code}, {"detail", o.error_detail}, {"topic", topic},
+                                    {"partition", m->partition}, {"offset", m->offset}});
+        out.push_back(OutMessage{o_.topics.dead_letter, RD_KAFKA_PARTITION_UA, std::string(key), std::string(body),
+                                 std::move(h)});
+        metrics_.record(o_.topics.dead_letter);
       } else {
-        handle_message(m, batch);
+        out.push_back(OutMessage{o_.topics.extension_changes, RD_KAFKA_PARTITION_UA, std::move(o.key),
+                                 std::move(o.value), {}});
+        metrics_.record(o_.topics.extension_changes);
+      }
+    }
+    metrics_.event(provider, n.outcome, first_code);
+  }
+
+ private:
+  const ServiceOptions& o_;
+  Metrics& metrics_;
+  const int& partitions_;
+};
+
+// ---- stage 2: fragments + per-number state -> number-changes, changelog ----
+
+class Service::MergeHooks final : public StageHooks {
+ public:
+  MergeHooks(const ServiceOptions& o, Metrics& metrics) : o_(o), metrics_(metrics) {}
+
+  void on_assign(const std::vector<std::int32_t>& partitions) override {
+    const auto t0 = Clock::now();
+    for (auto p : partitions) restore(p);
+    metrics_.restored(std::chrono::duration<double>(Clock::now() - t0).count(), numbers());
+  }
+  void on_revoke(const std::vector<std::int32_t>& partitions) override {
+    for (auto p : partitions) stores_.erase(p);
+    metrics_.numbers_in_state(numbers());
+  }
+  void on_commit() override {
+    undo_.clear();
+    metrics_.numbers_in_state(numbers());
+  }
+  void on_abort() override {
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+      auto& [p, number, before] = *it;
+      auto s = stores_.find(p);
+      if (s == stores_.end()) continue;
+      if (before)
+        s->second.put(number, std::move(*before));
+      else
+        s->second.erase(number);
+    }
+    undo_.clear();
+  }
+
+  void process(const rd_kafka_message_t* m, std::vector<OutMessage>& out) override {
+    const auto decoded = decode_fragment(bytes(m->payload, m->len));
+    if (!decoded) {
+      log::error("not a numflow fragment: skipped", {{"topic", o_.fragments_topic}, {"partition", m->partition},
+                                                     {"offset", m->offset}});
+      return;
+    }
+    UndoStore state(stores_[m->partition], m->partition, undo_);
+    const std::int64_t now = now_unix_ms();
+    std::vector<std::string> changed;
+    std::vector<Output> records;
+    if (const auto* f = std::get_if<NumberFragment>(&*decoded)) {
+      Applied a = apply_fragment(*f, state, now);
+      metrics_.merge(a.verdict);
+      if (a.state_changed) changed.push_back(f->update.number);
+      records = std::move(a.outputs);
+      if (a.verdict == Verdict::record) metrics_.event_lag(now - f->update.event_time_ms);
+    } else {
+      records = apply_snapshot_end(std::get<SnapshotEnd>(*decoded), state, now, &changed);
+    }
+    for (Output& r : records) {
+      out.push_back(OutMessage{o_.topics.number_changes, RD_KAFKA_PARTITION_UA, std::move(r.key), std::move(r.value), {}});
+      metrics_.record(o_.topics.number_changes);
+    }
+    for (const auto& number : changed) {
+      const NumberState* s = state.find(number);
+      out.push_back(OutMessage{o_.state_topic, RD_KAFKA_PARTITION_UA, number,
+                               s ? std::optional<std::string>(encode_state(*s)) : std::nullopt, {}});
+    }
+  }
+
+ private:
+  std::size_t numbers() const {
+    std::size_t n = 0;
+    for (const auto& [p, s] : stores_) n += s.size();
+    return n;
+  }
+
+  // Reads changelog partition p to its end (read_committed): the state of p's numbers.
+  void restore(std::int32_t p) {
+    MemoryStateStore& store = stores_[p];
+    store.clear();
+    rd_kafka_conf_t* conf = publish::make_conf({{"isolation.level", "read_committed"},
+                                                {"enable.partition.eof", "true"},
+                                                {"enable.auto.commit", "false"},
+                                                {"group.id", o_.group_id + ".restore"}},
+                                               o_.kafka);
+    char err[512];
+    publish::KafkaHandle rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+    if (!rk) {
+      rd_kafka_conf_destroy(conf);
+      log::error("cannot restore state", {{"partition", p}, {"reason", err}});
+      return;
+    }
+    std::int64_t low = 0, high = 0;
+    rd_kafka_query_watermark_offsets(rk.get(), o_.state_topic.c_str(), p, &low, &high, 10000);
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, o_.state_topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk.get(), parts);
+    std::size_t applied = 0;
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    // Up to the high watermark, not just the first EOF: an open transaction of a fenced instance
+    // holds the read_committed end back until it is resolved (transaction.timeout.ms).
+    bool done = high <= low;
+    while (!done && Clock::now() < deadline) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 200);
+      if (!m) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        done = m->offset >= high;
+      } else if (!m->err) {
+        const std::string number(bytes(m->key, m->key_len));
+        if (!m->payload) {
+          store.erase(number);
+        } else if (auto s = decode_state(bytes(m->payload, m->len))) {
+          store.put(number, std::move(*s));
+        }
+        ++applied;
+        done = m->offset + 1 >= high;
       }
       rd_kafka_message_destroy(m);
     }
-    if (batch.messages == 0) continue;
-    if (!process_batch(batch)) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (!done) log::error("state restore incomplete: timed out", {{"partition", p}});
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_consumer_close(rk.get());
+    log::info("state restored", {{"partition", p}, {"records", static_cast<std::int64_t>(applied)},
+                                 {"numbers", static_cast<std::int64_t>(store.size())}});
   }
-  return !producer_->misconfigured();
+
+  const ServiceOptions& o_;
+  Metrics& metrics_;
+  std::map<std::int32_t, MemoryStateStore> stores_;
+  UndoStore::Log undo_;
+};
+
+// ---- the service ----
+
+Service::Service(ServiceOptions options, Metrics& metrics) : options_(std::move(options)), metrics_(metrics) {
+  publish::ProducerOptions po;
+  po.properties = options_.kafka;
+  po.topics = options_.topic_specs;
+  po.readiness_topic = options_.topics.number_changes;
+  admin_ = std::make_unique<publish::KafkaProducer>(std::move(po));
+  normalize_hooks_ = std::make_unique<NormalizeHooks>(options_, metrics_, partitions_);
+  merge_hooks_ = std::make_unique<MergeHooks>(options_, metrics_);
+  auto txn = [this](const std::string& stage) {
+    return StageCounters{[this, stage](bool committed, double seconds) { metrics_.transaction(stage, committed, seconds); }};
+  };
+  normalize_ = std::make_unique<TxnStage>(
+      StageOptions{"normalize", options_.kafka, options_.group_id, options_.topics.raw,
+                   options_.group_id + "-normalize-" + options_.instance_id, options_.batch_max_messages,
+                   options_.batch_max_ms},
+      *normalize_hooks_, txn("normalize"));
+  merge_ = std::make_unique<TxnStage>(
+      StageOptions{"merge", options_.kafka, options_.group_id + ".merge", options_.fragments_topic,
+                   options_.group_id + "-merge-" + options_.instance_id, options_.batch_max_messages,
+                   options_.batch_max_ms},
+      *merge_hooks_, txn("merge"));
 }
 
-void Service::handle_message(const rd_kafka_message_t* m, Batch& batch) {
-  const std::string topic = rd_kafka_topic_name(m->rkt);
-  auto& range = batch.offsets.try_emplace({topic, m->partition}, m->offset, m->offset).first->second;
-  range.second = m->offset;
-  ++batch.messages;
-
-  const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
-  const std::string_view body(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-  publish::Headers headers = copy_headers(m);
-  auto [key_provider, account] = split_raw_key(key);
-  std::string_view provider = header(headers, "numflow-provider");
-  if (provider.empty()) provider = key_provider;
-  if (account.empty() && provider == "ringcentral") account = options_.default_ringcentral_account;
-
-  RawEvent ev{provider, account, body,
-              parse_rfc3339_ms(header(headers, "numflow-received-at")).value_or(0),
-              SourcePosition{topic, m->partition, m->offset}};
-  // State across events arrives with per-number partitioning; until then each event is merged
-  // against an empty state, so a record carries what its own event says.
-  MemoryStateStore state;
-  const auto t0 = Clock::now();
-  Result r = process(ev, state, options_.core, now_unix_ms());
-  metrics_.processing_seconds().Observe(std::chrono::duration<double>(Clock::now() - t0).count());
-
-  std::string_view first_code;
-  for (Output& o : r.outputs) {
-    publish::Message msg;
-    switch (o.topic) {
-      case Topic::number_changes: msg.topic = options_.topics.number_changes; break;
-      case Topic::extension_changes: msg.topic = options_.topics.extension_changes; break;
-      case Topic::dead_letter: msg.topic = options_.topics.dead_letter; break;
-    }
-    if (o.topic == Topic::dead_letter) {
-      if (first_code.empty()) first_code = o.error_code;
-      msg.key = std::string(key);
-      msg.value = std::string(body);
-      msg.headers = headers;
-      msg.headers.emplace_back("numflow-error-code", o.error_code);
-      msg.headers.emplace_back("numflow-error-detail", o.error_detail);
-      msg.headers.emplace_back("numflow-source-topic", topic);
-      msg.headers.emplace_back("numflow-source-partition", std::to_string(m->partition));
-      msg.headers.emplace_back("numflow-source-offset", std::to_string(m->offset));
-      log::warn("dead-lettered", {{"code", o.error_code}, {"detail", o.error_detail}, {"topic", topic},
-                                  {"partition", m->partition}, {"offset", m->offset}});
-    } else {
-      msg.key = std::move(o.key);
-      if (o.value) msg.value = std::move(*o.value);
-    }
-    const bool tombstone = o.topic != Topic::dead_letter && !o.value;
-    metrics_.record(msg.topic);
-    auto sync = batch.sync;
-    {
-      std::lock_guard lock(sync->mu);
-      ++sync->pending;
-    }
-    auto done = [sync](publish::DeliveryResult res) {
-      std::lock_guard lock(sync->mu);
-      if (res.status != publish::Delivery::persisted) {
-        if (sync->failed++ == 0) sync->first_error = res.error;
-      }
-      if (--sync->pending == 0) sync->cv.notify_all();
-    };
-    msg.tombstone = tombstone;
-    producer_->submit(std::move(msg), std::move(done));
-  }
-  metrics_.event(provider, r.outcome, first_code);
+Service::~Service() {
+  normalize_.reset();
+  merge_.reset();
+  admin_.reset();
 }
 
-bool Service::process_batch(Batch& batch) {
-  auto& sync = *batch.sync;
-  {
-    std::unique_lock lock(sync.mu);
-    sync.cv.wait(lock, [&] { return sync.pending == 0; });
-  }
-  const double seconds = std::chrono::duration<double>(Clock::now() - batch.started).count();
-  if (sync.failed) {
-    log::warn("batch not delivered: rewinding", {{"failed", static_cast<std::int64_t>(sync.failed)},
-                                                 {"error", sync.first_error}});
-    rewind(batch);
-    metrics_.batch(seconds, false);
-    return false;
-  }
-  const bool ok = commit(batch);
-  metrics_.batch(seconds, ok);
-  return ok;
+void Service::stop() {
+  stop_.store(true);
+  normalize_->stop();
+  merge_->stop();
 }
 
-bool Service::commit(const Batch& batch) {
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(batch.offsets.size()));
-  for (const auto& [tp, range] : batch.offsets)
-    rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = range.second + 1;
-  const auto err = rd_kafka_commit(consumer_.get(), list, 0);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (err) {
-    // A rebalance took a partition away: its new owner starts from the last commit (at-least-once).
-    log::warn("offset commit failed", {{"error", rd_kafka_err2str(err)}});
-    return false;
+bool Service::ready() const { return admin_->ready() && normalize_->ready() && merge_->ready(); }
+
+bool Service::provision() {
+  while (!admin_->topics_ready()) {
+    if (admin_->misconfigured() || stop_.load()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // The internal topics follow number-changes' partition count, whatever it is.
+  const int n = partition_count(admin_->handle(), options_.topics.number_changes);
+  const int rf = options_.topic_specs.empty() ? -1 : options_.topic_specs.front().replication_factor;
+  constexpr std::int64_t kWeek = 7LL * 24 * 3600 * 1000;
+  for (;;) {
+    const auto r = publish::ensure_topics(admin_->handle(),
+                                          {{options_.fragments_topic, "delete", kWeek, n, rf},
+                                           {options_.state_topic, "compact", -2, n, rf}},
+                                          10000);
+    if (r.status == publish::TopicsResult::ok) break;
+    if (r.status == publish::TopicsResult::misconfigured || stop_.load()) {
+      log::error("topic misconfigured: refusing to run", {{"reason", r.message}});
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  for (const auto& t : {options_.fragments_topic, options_.state_topic}) {
+    const int c = partition_count(admin_->handle(), t);
+    if (c != n) {
+      log::error("topic misconfigured: refusing to run",
+                 {{"reason", t + " has " + std::to_string(c) + " partitions but " + options_.topics.number_changes +
+                                 " has " + std::to_string(n) + ": they must match (state lives per partition)"}});
+      return false;
+    }
+  }
+  partitions_ = n;
   return true;
 }
 
-void Service::rewind(const Batch& batch) {
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(batch.offsets.size()));
-  for (const auto& [tp, range] : batch.offsets)
-    rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = range.first;
-  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_.get(), list, 5000)) {
-    log::warn("seek failed", {{"error", rd_kafka_error_string(e)}});
-    rd_kafka_error_destroy(e);
-  }
-  rd_kafka_topic_partition_list_destroy(list);
+bool Service::run() {
+  if (!provision()) return stop_.load() && !admin_->misconfigured();
+  std::atomic<bool> ok_merge{true};
+  std::thread merge([&] { ok_merge = merge_->run(); });
+  const bool ok = normalize_->run();
+  merge.join();
+  return ok && ok_merge && !admin_->misconfigured();
 }
 
 }  // namespace numflow::transform

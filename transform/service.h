@@ -1,17 +1,25 @@
 #pragma once
-// numflow-transform as a Kafka service: a consumer-group member on the raw topic that runs every
-// event through the pure core and publishes what it returns. Offsets are committed only after
-// every output of the batch has a successful delivery report (at-least-once; records carry their
-// event_id, so a replay after a crash is recognisable downstream).
+// numflow-transform as a Kafka service: two exactly-once stages in one process.
+//
+//   webhooks.raw ──[normalize]──▶ numflow.fragments (keyed by E.164) ──[merge]──▶ number-changes
+//                      │                                                   └──▶ numflow.number-state (changelog)
+//                      └──▶ extension-changes, webhooks.dead-letter
+//
+// Raw records are keyed by provider and account, but one number can be named by events of any
+// provider or account: the normalize stage repartitions per-number fragments by number, so every
+// event about a number reaches the one merge-stage owner of that number's state, whatever the
+// number of instances. numflow.fragments, numflow.number-state and number-changes have the same
+// partition count and partitioner, so merge partition p rebuilds its state from changelog
+// partition p when it is assigned.
 #include <atomic>
 #include <memory>
 #include <string>
 
-#include "publish/kafka_config.h"
 #include "publish/kafka_settings.h"
 #include "publish/producer.h"
 #include "transform/core/core.h"
 #include "transform/metrics.h"
+#include "transform/txn_stage.h"
 
 namespace numflow::transform {
 
@@ -19,8 +27,11 @@ struct ServiceOptions {
   publish::Properties kafka;  // bootstrap.servers + pass-through properties
   publish::TopicNames topics;
   std::vector<publish::TopicSpec> topic_specs;
+  std::string fragments_topic = "numflow.fragments";
+  std::string state_topic = "numflow.number-state";
   std::string group_id = "numflow-transform";
-  int batch_max_messages = 500;
+  std::string instance_id;  // stable per instance: part of the transactional ids
+  int batch_max_messages = 1000;
   int batch_max_ms = 100;
   std::string default_ringcentral_account;  // for events whose account is "~"
   CoreOptions core;
@@ -30,24 +41,24 @@ class Service {
  public:
   Service(ServiceOptions options, Metrics& metrics);
   ~Service();
-  // Runs until stop() (from a signal handler thread) or a fatal misconfiguration (returns false).
+  // Runs until stop() or a fatal misconfiguration (returns false).
   bool run();
-  void stop() { stop_.store(true); }
+  void stop();
   bool ready() const;
 
  private:
-  struct Batch;
-  bool process_batch(Batch& batch);
-  void handle_message(const rd_kafka_message_t* m, Batch& batch);
-  bool commit(const Batch& batch);
-  void rewind(const Batch& batch);
+  class NormalizeHooks;
+  class MergeHooks;
+  bool provision();
 
   ServiceOptions options_;
   Metrics& metrics_;
-  std::unique_ptr<publish::KafkaProducer> producer_;
-  publish::KafkaHandle consumer_;
+  std::unique_ptr<publish::KafkaProducer> admin_;
+  std::unique_ptr<NormalizeHooks> normalize_hooks_;
+  std::unique_ptr<MergeHooks> merge_hooks_;
+  std::unique_ptr<TxnStage> normalize_, merge_;
   std::atomic<bool> stop_{false};
-  std::atomic<bool> assigned_{false};
+  int partitions_ = 0;
 };
 
 }  // namespace numflow::transform

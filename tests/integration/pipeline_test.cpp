@@ -29,6 +29,9 @@ struct Topics {
     return {"--raw-topic", raw, "--number-changes-topic", numbers, "--extension-changes-topic", extensions,
             "--dead-letter-topic", dead};
   }
+  std::vector<std::string> internal_args() const {
+    return {"--fragments-topic", raw + ".fragments", "--state-topic", raw + ".state"};
+  }
 };
 
 Topics unique_topics() {
@@ -64,7 +67,7 @@ class Pipeline : public ::testing::Test {
     auto args = concat({"--brokers", brokers.empty() ? brokers_ : brokers, "--metrics-listen",
                         "127.0.0.1:" + std::to_string(transform_port_), "--group-id", "g-" + topics_.raw,
                         "--ringcentral-account", "99", "--batch-max-ms", "50"},
-                       topics_.args());
+                       concat(topics_.args(), topics_.internal_args()));
     return std::make_unique<Process>(NUMFLOW_TRANSFORM_BIN, concat(args, extra), log_path("transform"));
   }
 

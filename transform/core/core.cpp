@@ -3,17 +3,20 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <algorithm>
+
+#include "providers/provider_util.h"
 #include "providers/registry.h"
 
 namespace numflow::transform {
 namespace {
 
-Result dead_letter(std::string code, std::string detail) {
-  Result r;
-  r.outcome = Outcome::dead_lettered;
-  r.detail = detail;
-  r.outputs.push_back(Output{Topic::dead_letter, {}, std::nullopt, std::move(code), std::move(detail)});
-  return r;
+Normalization dead_letter(std::string code, std::string detail) {
+  Normalization n;
+  n.outcome = Outcome::dead_lettered;
+  n.detail = detail;
+  n.outputs.push_back(Output{Topic::dead_letter, {}, std::nullopt, std::move(code), std::move(detail)});
+  return n;
 }
 
 std::string invalid_numbers_detail(const std::vector<InvalidNumber>& invalid) {
@@ -25,29 +28,22 @@ std::string invalid_numbers_detail(const std::vector<InvalidNumber>& invalid) {
   return d;
 }
 
-void publish_numbers(const Normalized& n, const RecordContext& ctx, StateStore& state, Result& r) {
-  for (const NumberUpdate& u : n.numbers) {
-    auto merged = merge(state.find(u.number), u);
-    if (!merged) continue;
-    r.outputs.push_back(
-        Output{Topic::number_changes, u.number, number_change_json(ctx, u.number, *merged, u.event_id, u.event_time_ms),
-               {}, {}});
-    if (merged->change == Change::deleted) {
-      r.outputs.push_back(Output{Topic::number_changes, u.number, std::nullopt, {}, {}});
-      state.erase(u.number);
-    } else {
-      merged->state.provider = std::string(ctx.provider);
-      merged->state.account_id = std::string(ctx.account_id);
-      state.put(u.number, std::move(merged->state));
-    }
-  }
+RecordContext record_context(const NumberFragment& f, std::int64_t now_ms) {
+  return RecordContext{f.provider, f.account_id, f.event_type, now_ms, &f.source};
 }
 
-void publish_extensions(const Normalized& n, const RecordContext& ctx, Result& r) {
-  for (const ExtensionUpdate& x : n.extensions) {
-    std::string key = "ringcentral:" + n.account_id + ":" + x.extension_id;
-    r.outputs.push_back(Output{Topic::extension_changes, key, extension_change_json(ctx, x), {}, {}});
-    if (x.deleted) r.outputs.push_back(Output{Topic::extension_changes, std::move(key), std::nullopt, {}, {}});
+// A record, then for a deletion its tombstone; the store keeps the new state or the marker.
+void publish(const std::string& number, Merged&& m, const RecordContext& ctx, std::string_view event_id,
+             std::int64_t event_time_ms, StateStore& state, std::vector<Output>& out) {
+  out.push_back(Output{Topic::number_changes, number, number_change_json(ctx, number, m, event_id, event_time_ms),
+                       {}, {}});
+  if (m.change == Change::deleted) {
+    out.push_back(Output{Topic::number_changes, number, std::nullopt, {}, {}});
+    state.put(number, deletion_marker(m.state, event_time_ms));
+  } else {
+    m.state.provider = std::string(ctx.provider);
+    m.state.account_id = std::string(ctx.account_id);
+    state.put(number, std::move(m.state));
   }
 }
 
@@ -68,7 +64,7 @@ std::pair<std::string_view, std::string_view> split_raw_key(std::string_view key
   return {key.substr(0, colon), key.substr(colon + 1)};
 }
 
-Result process(const RawEvent& event, StateStore& state, const CoreOptions& options, std::int64_t now_ms) {
+Normalization normalize_raw(const RawEvent& event, const CoreOptions& options, std::int64_t now_ms) {
   const Provider* provider = find_provider(event.provider);
   if (!provider) return dead_letter("unknown_provider", "no provider named '" + std::string(event.provider) + "'");
 
@@ -83,30 +79,102 @@ Result process(const RawEvent& event, StateStore& state, const CoreOptions& opti
                                            std::to_string(doc.GetErrorOffset()));
   if (!doc.IsObject()) return dead_letter("schema_violation", "the body must be a JSON object, at /");
 
-  EventContext ctx{event.account, event.received_at_ms ? event.received_at_ms : now_ms,
-                   options.snapshot_webhooks_complete};
+  const std::int64_t received = event.received_at_ms ? event.received_at_ms : now_ms;
+  EventContext ctx{event.account, received, options.snapshot_webhooks_complete};
   NormalizeResult normalized = provider->normalize(doc, ctx);
   if (auto* failure = std::get_if<Failure>(&normalized)) return dead_letter(failure->code, failure->detail);
-  const Normalized& n = std::get<Normalized>(normalized);
+  Normalized& n = std::get<Normalized>(normalized);
 
-  Result r;
-  r.provider_event_type = n.event_type;
+  Normalization out;
+  out.provider_event_type = n.event_type;
   if (!n.skipped.empty()) {
-    r.outcome = Outcome::skipped;
-    r.detail = n.skipped;
-    return r;
+    out.outcome = Outcome::skipped;
+    out.detail = n.skipped;
+    return out;
   }
+  const std::string provider_name(provider->name());
+  const std::string inventory = n.complete_snapshot ? provider_name + ":" + n.account_id : std::string();
+  for (NumberUpdate& u : n.numbers) {
+    out.fragments.push_back(NumberFragment{provider_name, n.account_id, n.event_type, std::move(u), event.source,
+                                           inventory, n.complete_snapshot ? received : -1});
+  }
+  if (n.complete_snapshot)
+    out.snapshot_end = SnapshotEnd{provider_name, n.account_id, n.event_type, inventory, received, event.source};
   const RecordContext rctx{provider->name(), n.account_id, n.event_type, now_ms, &event.source};
-  publish_numbers(n, rctx, state, r);
-  publish_extensions(n, rctx, r);
-  r.outcome = r.outputs.empty() ? Outcome::unchanged : Outcome::published;
+  for (const ExtensionUpdate& x : n.extensions) {
+    std::string key = "ringcentral:" + n.account_id + ":" + x.extension_id;
+    out.outputs.push_back(Output{Topic::extension_changes, key, extension_change_json(rctx, x), {}, {}});
+    if (x.deleted) out.outputs.push_back(Output{Topic::extension_changes, std::move(key), std::nullopt, {}, {}});
+  }
+  out.outcome = (out.fragments.empty() && out.outputs.empty() && !out.snapshot_end) ? Outcome::unchanged
+                                                                                    : Outcome::published;
   if (!n.invalid_numbers.empty()) {
     // The event's other numbers are published; the raw event goes to the dead-letter topic once,
     // naming every number that failed.
-    r.detail = invalid_numbers_detail(n.invalid_numbers);
-    r.outputs.push_back(Output{Topic::dead_letter, {}, std::nullopt, "invalid_number", r.detail});
-    r.outcome = Outcome::dead_lettered;
+    out.detail = invalid_numbers_detail(n.invalid_numbers);
+    out.outputs.push_back(Output{Topic::dead_letter, {}, std::nullopt, "invalid_number", out.detail});
+    out.outcome = Outcome::dead_lettered;
   }
+  return out;
+}
+
+Applied apply_fragment(const NumberFragment& f, StateStore& state, std::int64_t now_ms) {
+  const NumberUpdate& u = f.update;
+  Merged m = merge(state.find(u.number), u, f.inventory, f.snapshot_ms);
+  Applied a;
+  a.verdict = m.verdict;
+  switch (m.verdict) {
+    case Verdict::record:
+      publish(u.number, std::move(m), record_context(f, now_ms), u.event_id, u.event_time_ms, state, a.outputs);
+      a.state_changed = true;
+      break;
+    case Verdict::unchanged:
+      state.put(u.number, std::move(m.state));  // event id and snapshot time move on
+      a.state_changed = true;
+      break;
+    default:
+      break;
+  }
+  return a;
+}
+
+std::vector<Output> apply_snapshot_end(const SnapshotEnd& end, StateStore& state, std::int64_t now_ms,
+                                       std::vector<std::string>* deleted) {
+  std::vector<std::string> missing;
+  state.for_each([&](const std::string& number, const NumberState& s) {
+    if (!s.deleted() && s.inventory == end.inventory && s.snapshot_ms < end.snapshot_ms) missing.push_back(number);
+  });
+  std::sort(missing.begin(), missing.end());  // deterministic output order
+  std::vector<Output> out;
+  const RecordContext ctx{end.provider, end.account_id, end.event_type, now_ms, &end.source};
+  for (const auto& number : missing) {
+    const std::string event_id =
+        provider_util::event_hash({end.inventory, std::to_string(end.snapshot_ms), number, "missing"});
+    publish(number, delete_missing(*state.find(number), event_id), ctx, event_id, end.snapshot_ms, state, out);
+    if (deleted) deleted->push_back(number);
+  }
+  return out;
+}
+
+Result process(const RawEvent& event, StateStore& state, const CoreOptions& options, std::int64_t now_ms) {
+  Normalization n = normalize_raw(event, options, now_ms);
+  Result r;
+  r.provider_event_type = n.provider_event_type;
+  r.detail = n.detail;
+  bool any_record = false;
+  for (const auto& f : n.fragments) {
+    Applied a = apply_fragment(f, state, now_ms);
+    any_record |= !a.outputs.empty();
+    for (auto& o : a.outputs) r.outputs.push_back(std::move(o));
+  }
+  if (n.snapshot_end)
+    for (auto& o : apply_snapshot_end(*n.snapshot_end, state, now_ms)) {
+      any_record = true;
+      r.outputs.push_back(std::move(o));
+    }
+  for (auto& o : n.outputs) r.outputs.push_back(std::move(o));
+  r.outcome = n.outcome;
+  if (r.outcome == Outcome::published && !any_record && n.outputs.empty()) r.outcome = Outcome::unchanged;
   return r;
 }
 

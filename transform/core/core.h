@@ -1,7 +1,13 @@
 #pragma once
-// The transform's core: one raw event (bytes + provider + account + where it came from) and the
-// known state in, the records to publish out. No I/O: the Kafka service and the offline
-// `numflow-transform normalize` command both call exactly this.
+// The transform's core, in two pure stages, composed by process():
+//
+//   normalize_raw:  raw bytes + provider + account            -> per-number fragments, extension
+//                                                                records, dead letters (no state)
+//   apply_fragment: one number's fragment + that number's state -> number-change records
+//
+// The Kafka service runs the stages apart (fragments are repartitioned by number in between, so
+// each number's state lives in exactly one place whatever raw partition its events came through);
+// the offline `numflow-transform normalize` command and the tests run process(). No I/O here.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,13 +32,6 @@ struct Output {
 enum class Outcome { published, unchanged, skipped, dead_lettered };
 std::string_view to_string(Outcome o);
 
-struct Result {
-  std::vector<Output> outputs;  // in the order they must be published
-  Outcome outcome = Outcome::unchanged;
-  std::string provider_event_type;  // for metrics; empty when unknown
-  std::string detail;               // skip reason or first error, for logs
-};
-
 struct RawEvent {
   std::string_view provider;  // numflow-provider header
   std::string_view account;   // from the raw key ("{provider}:{account}") or --account
@@ -43,6 +42,58 @@ struct RawEvent {
 
 struct CoreOptions {
   bool snapshot_webhooks_complete = false;
+};
+
+// ---- stage 1 ----
+
+// One number's part of one event, with what the merge and the record need to know of the event.
+struct NumberFragment {
+  std::string provider, account_id, event_type;
+  NumberUpdate update;
+  std::optional<SourcePosition> source;
+  std::string inventory;         // "8x8:{account}" when listed in a complete snapshot
+  std::int64_t snapshot_ms = -1;  // when that snapshot was taken
+};
+
+// The end of a complete snapshot: numbers of `inventory` it did not list are deleted.
+struct SnapshotEnd {
+  std::string provider, account_id, event_type, inventory;
+  std::int64_t snapshot_ms = -1;
+  std::optional<SourcePosition> source;
+};
+
+struct Normalization {
+  std::vector<NumberFragment> fragments;
+  std::optional<SnapshotEnd> snapshot_end;
+  std::vector<Output> outputs;  // extension records and dead letters: final, no state involved
+  Outcome outcome = Outcome::unchanged;  // published: fragments or outputs to write
+  std::string provider_event_type;
+  std::string detail;  // skip reason or first error
+};
+
+Normalization normalize_raw(const RawEvent& event, const CoreOptions& options, std::int64_t now_ms);
+
+// ---- stage 2 ----
+
+struct Applied {
+  Verdict verdict = Verdict::unchanged;
+  std::vector<Output> outputs;
+  bool state_changed = false;  // the store was written (the changelog must follow)
+};
+
+Applied apply_fragment(const NumberFragment& fragment, StateStore& state, std::int64_t now_ms);
+// Deletes the numbers of the snapshot's inventory that it did not list; returns their records
+// and, through `deleted`, their keys (for the changelog).
+std::vector<Output> apply_snapshot_end(const SnapshotEnd& end, StateStore& state, std::int64_t now_ms,
+                                       std::vector<std::string>* deleted = nullptr);
+
+// ---- both ----
+
+struct Result {
+  std::vector<Output> outputs;  // in the order they must be published
+  Outcome outcome = Outcome::unchanged;
+  std::string provider_event_type;  // for metrics; empty when unknown
+  std::string detail;               // skip reason or first error, for logs
 };
 
 Result process(const RawEvent& event, StateStore& state, const CoreOptions& options, std::int64_t now_ms);

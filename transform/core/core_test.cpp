@@ -358,3 +358,156 @@ TEST(CoreFixtures, NumbersApiSeedPlaceholderIsDeadLettered) {
 
 }  // namespace
 }  // namespace numflow::transform
+
+// Contract §3's state rules, one test each, through process() with a shared store.
+namespace numflow::transform {
+namespace {
+
+using namespace numflow::testing;
+
+std::string eight(const std::string& entries, const std::string& kind = "UPDATES", int total = -1) {
+  std::string out = R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"acme","updateEventType":")";
+  out += kind;
+  out += '"';
+  if (total >= 0) {
+    out += R"(,"totalNumbers":)";
+    out += std::to_string(total);
+  }
+  out += R"(,"virtualNumbers":[)";
+  out += entries;
+  out += "]}}";
+  return out;
+}
+std::string entry(const std::string& msisdn, const std::string& status, const std::string& ts,
+                  const std::string& update_status = "UPDATED") {
+  return R"({"msisdn":")" + msisdn + R"(","countryCode":"SG","operationalStatus":")" + status +
+         R"(","updatedTimestamp":")" + ts + R"(","updateStatus":")" + update_status + "\"}";
+}
+std::string zoom_cnam(const std::string& number, const std::string& cnam, long long ts) {
+  return R"({"event":"number_management.peering_number_cnam_updated","event_ts":)" + std::to_string(ts) +
+         R"(,"payload":{"account_id":"z1","object":{"cnam":")" + cnam + R"(","carrier_code":1,"phone_numbers":[")" +
+         number + "\"]}}}";
+}
+std::string api(const std::vector<std::string>& numbers) {
+  std::string list;
+  for (const auto& n : numbers) {
+    if (!list.empty()) list += ',';
+    list += R"({"msisdn":")";
+    list += n;
+    list += R"(","countryCode":"SG","operationalStatus":"Active","dateUpdated":"2024-01-01T00:00:00Z"})";
+  }
+  return R"({"totalNumbers":)" + std::to_string(numbers.size()) + R"(,"numbers":[)" + list + "]}";
+}
+Result at(MemoryStateStore& s, const std::string& provider, const std::string& body, std::int64_t received,
+          const std::string& account = "acme") {
+  RawEvent ev{provider, account, body, received, std::nullopt};
+  return process(ev, s, {}, kNow);
+}
+std::vector<std::string> keys(const Result& r) {
+  std::vector<std::string> k;
+  for (const auto& o : r.outputs) {
+    k.push_back(o.key);
+    if (!o.value) k.back() += " (tombstone)";
+  }
+  return k;
+}
+
+TEST(CoreState, ZoomCnamKeepsTheStatusEightByEightSet) {
+  MemoryStateStore s;
+  at(s, "8x8", eight(entry("+6561234567", "Active", "2024-01-01T00:00:00Z")), 1);
+  const Result r = at(s, "zoom", zoom_cnam("+6561234567", "ACME", 1704067300000), 2);
+  ASSERT_EQ(r.outputs.size(), 1u);
+  const auto v = value_of(r.outputs[0]);
+  EXPECT_STREQ(v["state"]["status"].GetString(), "active");
+  EXPECT_STREQ(v["state"]["cnam"].GetString(), "ACME");
+  EXPECT_EQ(v["changed_fields"], expected(R"(["cnam","carrier_code"])"));
+  EXPECT_STREQ(v["provider"].GetString(), "zoom");
+}
+
+TEST(CoreState, NoChangeEntryForAKnownNumberProducesNothing) {
+  MemoryStateStore s;
+  at(s, "8x8", eight(entry("+6561234567", "Active", "2024-01-01T00:00:00Z")), 1);
+  const Result r = at(s, "8x8", eight(entry("+6561234567", "Active", "2024-01-02T00:00:00Z", "NO_CHANGE")), 2);
+  EXPECT_TRUE(r.outputs.empty());
+  EXPECT_EQ(r.outcome, Outcome::unchanged);
+}
+
+TEST(CoreState, ARetriedDeliveryProducesNothing) {
+  MemoryStateStore s;
+  const std::string body = zoom_cnam("+14155550123", "ACME", 1704067300000);
+  EXPECT_EQ(at(s, "zoom", body, 1).outputs.size(), 1u);
+  EXPECT_TRUE(at(s, "zoom", body, 2).outputs.empty());
+}
+
+TEST(CoreState, AnOlderStatusAfterANewerOneChangesNothing) {
+  MemoryStateStore s;
+  at(s, "8x8", eight(entry("+6561234567", "Inactive", "2024-01-02T00:00:00Z")), 1);
+  EXPECT_TRUE(at(s, "8x8", eight(entry("+6561234567", "Active", "2024-01-01T00:00:00Z")), 2).outputs.empty());
+}
+
+TEST(CoreState, AnOlderStatusAfterANewerCnamIsApplied) {
+  MemoryStateStore s;
+  at(s, "zoom", zoom_cnam("+6561234567", "ACME", 1704153600000), 1);  // 2024-01-02
+  const Result r = at(s, "8x8", eight(entry("+6561234567", "Unhealthy", "2024-01-01T00:00:00Z")), 2);
+  ASSERT_EQ(r.outputs.size(), 1u);
+  const auto v = value_of(r.outputs[0]);
+  EXPECT_STREQ(v["state"]["status"].GetString(), "unhealthy");
+  EXPECT_STREQ(v["state"]["cnam"].GetString(), "ACME");
+}
+
+TEST(CoreState, RingCentralDeletedThenBackIsCreatedAgain) {
+  MemoryStateStore s;
+  auto rc = [](const std::string& type, const std::string& uuid, const std::string& ts) {
+    return R"({"uuid":")" + uuid + R"(","event":"/restapi/v1.0/account/1/phone-number","timestamp":")" + ts +
+           R"(","body":{"eventType":")" + type + R"(","phoneNumberInfo":{"phoneNumber":"+12025550100","status":"Normal"}}})";
+  };
+  EXPECT_EQ(keys(at(s, "ringcentral", rc("Created", "u1", "2024-01-01T00:00:00Z"), 1)),
+            std::vector<std::string>{"+12025550100"});
+  EXPECT_EQ(keys(at(s, "ringcentral", rc("Deleted", "u2", "2024-01-02T00:00:00Z"), 2)),
+            (std::vector<std::string>{"+12025550100", "+12025550100 (tombstone)"}));
+  EXPECT_TRUE(at(s, "ringcentral", rc("Updated", "u3", "2024-01-01T12:00:00Z"), 3).outputs.empty())
+      << "an event older than the deletion does not revive the number";
+  const Result back = at(s, "ringcentral", rc("Created", "u4", "2024-01-03T00:00:00Z"), 4);
+  ASSERT_EQ(back.outputs.size(), 1u);
+  EXPECT_STREQ(value_of(back.outputs[0])["change"].GetString(), "created");
+}
+
+TEST(CoreState, NumbersMissingFromACompleteSnapshotAreDeleted) {
+  MemoryStateStore s;
+  const Result first = at(s, "8x8", api({"+6561234567", "+6561234568"}), 1000);
+  ASSERT_EQ(first.outputs.size(), 2u);
+  EXPECT_STREQ(value_of(first.outputs[0])["change"].GetString(), "created");
+  // A number another provider knows is not the snapshot's to delete.
+  at(s, "zoom", zoom_cnam("+14155550123", "Z", 1704067300000), 1001);
+  const Result second = at(s, "8x8", api({"+6561234567"}), 2000);
+  EXPECT_EQ(keys(second), (std::vector<std::string>{"+6561234568", "+6561234568 (tombstone)"}));
+  const auto v = value_of(second.outputs[0]);
+  EXPECT_STREQ(v["change"].GetString(), "deleted");
+  EXPECT_STREQ(v["event_type"].GetString(), "NUMBERS_API_SNAPSHOT");
+  // It comes back in a later snapshot: created again.
+  const Result third = at(s, "8x8", api({"+6561234567", "+6561234568"}), 3000);
+  ASSERT_EQ(third.outputs.size(), 1u);
+  EXPECT_STREQ(value_of(third.outputs[0])["change"].GetString(), "created");
+  // Another subaccount's snapshot deletes nothing of this one.
+  EXPECT_TRUE(at(s, "8x8", api({}), 4000, "other").outputs.empty());
+}
+
+TEST(CoreState, SnapshotWebhooksDeleteOnlyWhenConfiguredAndComplete) {
+  const std::string listed = eight(entry("+6561234567", "Active", "2024-01-01T00:00:00Z"), "SNAPSHOT", 1);
+  const std::string shorter = eight(entry("+6561234567", "Active", "2024-01-01T00:00:00Z"), "SNAPSHOT", 2);
+  auto run_with = [&](bool configured, const std::string& second_body) {
+    MemoryStateStore s;
+    const std::string first = api({"+6561234567", "+6561234568"});
+    RawEvent a{"8x8", "", first, 1000, std::nullopt};
+    process(a, s, {}, kNow);
+    RawEvent b{"8x8", "", second_body, 2000, std::nullopt};
+    return process(b, s, CoreOptions{configured}, kNow);
+  };
+  const Result unconfigured = run_with(false, listed);
+  for (const auto& o : unconfigured.outputs) ADD_FAILURE() << o.key << " " << o.value.value_or("tombstone");
+  EXPECT_TRUE(run_with(true, shorter).outputs.empty()) << "totalNumbers must equal the list's length";
+  (void)0;
+}
+
+}  // namespace
+}  // namespace numflow::transform

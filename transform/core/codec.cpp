@@ -1,0 +1,152 @@
+#include "transform/core/codec.h"
+
+#include <rapidjson/document.h>
+
+#include "providers/json_util.h"
+
+namespace numflow::transform {
+namespace {
+
+constexpr std::string_view kHints[] = {"updated", "created", "deleted", "listed"};
+
+std::string source_json(const std::optional<SourcePosition>& s) {
+  if (!s) return "null";
+  return "{\"topic\":" + json::quote(s->topic) + ",\"partition\":" + std::to_string(s->partition) +
+         ",\"offset\":" + std::to_string(s->offset) + "}";
+}
+
+std::optional<SourcePosition> source_of(const rapidjson::Value& v) {
+  if (!v.IsObject() || !v.HasMember("topic")) return std::nullopt;
+  return SourcePosition{v["topic"].GetString(), v["partition"].GetInt(), v["offset"].GetInt64()};
+}
+
+std::string str(const rapidjson::Value& obj, const char* name) {
+  const auto it = obj.FindMember(name);
+  return it != obj.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
+                                                       : std::string();
+}
+
+std::int64_t num(const rapidjson::Value& obj, const char* name, std::int64_t fallback = -1) {
+  const auto it = obj.FindMember(name);
+  return it != obj.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : fallback;
+}
+
+void header(std::string& out, std::string_view type, std::string_view provider, std::string_view account,
+            std::string_view event_type) {
+  out += "{\"v\":1,\"type\":\"";
+  out += type;
+  out += "\",\"provider\":" + json::quote(provider) + ",\"account\":" + json::quote(account) +
+         ",\"event_type\":" + json::quote(event_type);
+}
+
+}  // namespace
+
+std::string encode_fragment(const NumberFragment& f) {
+  std::string out;
+  header(out, "update", f.provider, f.account_id, f.event_type);
+  const NumberUpdate& u = f.update;
+  out += ",\"number\":" + json::quote(u.number) + ",\"hint\":\"" + std::string(kHints[static_cast<int>(u.hint)]) +
+         "\",\"event_id\":" + json::quote(u.event_id) + ",\"event_time\":" + std::to_string(u.event_time_ms) +
+         ",\"inventory\":" + json::quote(f.inventory) + ",\"snapshot_ms\":" + std::to_string(f.snapshot_ms) +
+         ",\"source\":" + source_json(f.source) + ",\"slots\":{";
+  bool first = true;
+  for (std::size_t s = 0; s < kSlotCount; ++s) {
+    if (!u.slots.values[s]) continue;
+    if (!first) out += ',';
+    first = false;
+    out += json::quote(kSlotNames[s]);
+    out += ':';
+    out += *u.slots.values[s];  // already canonical JSON
+  }
+  out += "}}";
+  return out;
+}
+
+std::string encode_snapshot_end(const SnapshotEnd& e) {
+  std::string out;
+  header(out, "snapshot_end", e.provider, e.account_id, e.event_type);
+  out += ",\"inventory\":" + json::quote(e.inventory) + ",\"snapshot_ms\":" + std::to_string(e.snapshot_ms) +
+         ",\"source\":" + source_json(e.source) + "}";
+  return out;
+}
+
+std::optional<std::variant<NumberFragment, SnapshotEnd>> decode_fragment(std::string_view bytes) {
+  rapidjson::Document d;
+  d.Parse(bytes.data(), bytes.size());
+  if (d.HasParseError() || !d.IsObject() || num(d, "v") != 1) return std::nullopt;
+  const std::string type = str(d, "type");
+  if (type == "snapshot_end") {
+    SnapshotEnd e{str(d, "provider"), str(d, "account"), str(d, "event_type"), str(d, "inventory"),
+                  num(d, "snapshot_ms"), std::nullopt};
+    if (d.HasMember("source")) e.source = source_of(d["source"]);
+    return e;
+  }
+  if (type != "update" || !d.HasMember("slots") || !d["slots"].IsObject()) return std::nullopt;
+  NumberFragment f;
+  f.provider = str(d, "provider");
+  f.account_id = str(d, "account");
+  f.event_type = str(d, "event_type");
+  f.inventory = str(d, "inventory");
+  f.snapshot_ms = num(d, "snapshot_ms");
+  if (d.HasMember("source")) f.source = source_of(d["source"]);
+  NumberUpdate& u = f.update;
+  u.number = str(d, "number");
+  u.event_id = str(d, "event_id");
+  u.event_time_ms = num(d, "event_time", 0);
+  const std::string hint = str(d, "hint");
+  for (int i = 0; i < 4; ++i)
+    if (kHints[i] == hint) u.hint = static_cast<ChangeHint>(i);
+  for (const auto& m : d["slots"].GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    for (std::size_t s = 0; s < kSlotCount; ++s)
+      if (kSlotNames[s] == name) u.slots.values[s] = json::text(m.value);
+  }
+  if (u.number.empty()) return std::nullopt;
+  return f;
+}
+
+std::string encode_state(const NumberState& s) {
+  std::string out = "{\"v\":1,\"provider\":" + json::quote(s.provider) + ",\"account\":" + json::quote(s.account_id) +
+                    ",\"inventory\":" + json::quote(s.inventory) + ",\"snapshot_ms\":" + std::to_string(s.snapshot_ms) +
+                    ",\"deleted_at\":" + std::to_string(s.deleted_at_ms) + ",\"ids\":[";
+  for (std::size_t i = 0; i < s.recent_event_ids.size(); ++i) {
+    if (i) out += ',';
+    out += json::quote(s.recent_event_ids[i]);
+  }
+  out += "],\"slots\":{";
+  bool first = true;
+  for (std::size_t i = 0; i < kSlotCount; ++i) {
+    if (!s.slots[i]) continue;
+    if (!first) out += ',';
+    first = false;
+    out += json::quote(kSlotNames[i]) + ":{\"t\":" + std::to_string(s.slots[i]->event_time_ms) + ",\"v\":" +
+           s.slots[i]->json + "}";
+  }
+  out += "}}";
+  return out;
+}
+
+std::optional<NumberState> decode_state(std::string_view bytes) {
+  rapidjson::Document d;
+  d.Parse(bytes.data(), bytes.size());
+  if (d.HasParseError() || !d.IsObject() || num(d, "v") != 1) return std::nullopt;
+  NumberState s;
+  s.provider = str(d, "provider");
+  s.account_id = str(d, "account");
+  s.inventory = str(d, "inventory");
+  s.snapshot_ms = num(d, "snapshot_ms");
+  s.deleted_at_ms = num(d, "deleted_at");
+  if (d.HasMember("ids") && d["ids"].IsArray())
+    for (const auto& id : d["ids"].GetArray())
+      if (id.IsString()) s.recent_event_ids.emplace_back(id.GetString(), id.GetStringLength());
+  if (d.HasMember("slots") && d["slots"].IsObject())
+    for (const auto& m : d["slots"].GetObject()) {
+      const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+      for (std::size_t i = 0; i < kSlotCount; ++i)
+        if (kSlotNames[i] == name && m.value.IsObject() && m.value.HasMember("v"))
+          s.slots[i] = SlotValue{json::text(m.value["v"]), num(m.value, "t", 0)};
+    }
+  return s;
+}
+
+}  // namespace numflow::transform

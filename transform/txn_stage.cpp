@@ -1,0 +1,276 @@
+#include "transform/txn_stage.h"
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "common/log.h"
+
+namespace numflow::transform {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ErrorDeleter {
+  void operator()(rd_kafka_error_t* e) const { rd_kafka_error_destroy(e); }
+};
+using Error = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
+
+std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* parts) {
+  std::vector<std::int32_t> out;
+  for (int i = 0; i < parts->cnt; ++i) out.push_back(parts->elems[i].partition);
+  return out;
+}
+
+}  // namespace
+
+struct TxnStage::Batch {
+  std::map<std::int32_t, std::int64_t> next_offsets;  // input partition -> offset to commit
+  std::size_t messages = 0;
+  Clock::time_point started = Clock::now();
+};
+
+TxnStage::TxnStage(StageOptions options, StageHooks& hooks, StageCounters counters)
+    : options_(std::move(options)), hooks_(hooks), counters_(std::move(counters)) {
+  const publish::Properties consumer_defaults = {
+      {"group.id", options_.group_id},
+      {"enable.auto.commit", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"isolation.level", "read_committed"},
+      {"enable.partition.eof", "false"},
+      // Eager rebalancing: with cooperative-sticky, librdkafka 2.0.2's consumer_close() sends no
+      // LeaveGroup (measured here), so a restarted instance waited a whole session timeout.
+      {"partition.assignment.strategy", "range,roundrobin"},
+  };
+  rd_kafka_conf_t* conf = publish::make_conf(consumer_defaults, options_.kafka);
+  rd_kafka_conf_set_rebalance_cb(conf, &TxnStage::rebalance_cb);
+  rd_kafka_conf_set_opaque(conf, this);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    throw std::invalid_argument(std::string("cannot create Kafka consumer: ") + err);
+  }
+  consumer_.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+}
+
+TxnStage::~TxnStage() {
+  if (consumer_) rd_kafka_consumer_close(consumer_.get());
+  consumer_.reset();
+  producer_.reset();
+}
+
+bool TxnStage::make_producer() {
+  producer_.reset();
+  publish::Properties defaults = publish::durable_producer_defaults();
+  defaults.emplace_back("transactional.id", options_.transactional_id);
+  // A transaction left open by a crashed instance blocks read_committed readers until it times
+  // out: keep that short. Deliveries must give up before their transaction does.
+  defaults.emplace_back("transaction.timeout.ms", "10000");
+  defaults.emplace_back("message.timeout.ms", "9000");
+  rd_kafka_conf_t* conf = publish::make_conf(defaults, options_.kafka);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    log::error("cannot create transactional producer", {{"stage", options_.name}, {"reason", err}});
+    return false;
+  }
+  producer_.reset(rk);
+  // init_transactions fences any older producer with our transactional.id; retried while Kafka
+  // is away (the service keeps running, not ready).
+  while (!stop_.load()) {
+    Error e(rd_kafka_init_transactions(rk, 10000));
+    if (!e) return true;
+    log::warn("init_transactions failed: retrying", {{"stage", options_.name}, {"error", rd_kafka_error_string(e.get())}});
+    if (rd_kafka_error_is_fatal(e.get())) {
+      producer_.reset();
+      return make_producer();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
+}
+
+void TxnStage::rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                            void* opaque) {
+  static_cast<TxnStage*>(opaque)->rebalance(err, parts);
+}
+
+void TxnStage::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    const auto ps = partitions_of(parts);
+    log::info("partitions assigned", {{"stage", options_.name}, {"count", static_cast<std::int64_t>(ps.size())}});
+    hooks_.on_assign(ps);  // e.g. restore state before the first message of these partitions
+    rd_kafka_assign(consumer_.get(), parts);
+    ready_.store(true);
+  } else {
+    // Whatever this instance did with these partitions since the last commit must not be
+    // committed now: their next owner starts from the committed offsets.
+    if (in_transaction_) {
+      Error e(rd_kafka_abort_transaction(producer_.get(), 10000));
+      in_transaction_ = false;
+      batch_void_ = true;
+      hooks_.on_abort();
+    }
+    hooks_.on_revoke(partitions_of(parts));
+    rd_kafka_assign(consumer_.get(), nullptr);
+  }
+}
+
+bool TxnStage::produce(OutMessage&& m) {
+  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(m.headers.size());
+  for (const auto& [k, v] : m.headers)
+    rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
+  rd_kafka_vu_t vus[6];
+  vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+  vus[0].u.cstr = m.topic.c_str();
+  vus[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+  vus[1].u.i32 = m.partition;
+  vus[2].vtype = RD_KAFKA_VTYPE_KEY;
+  vus[2].u.mem = {m.key.data(), m.key.size()};
+  vus[3].vtype = RD_KAFKA_VTYPE_VALUE;
+  vus[3].u.mem = {m.value ? m.value->data() : nullptr, m.value ? m.value->size() : 0};
+  vus[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+  vus[4].u.headers = hdrs;
+  vus[5].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vus[5].u.i = RD_KAFKA_MSG_F_COPY;
+  for (;;) {
+    rd_kafka_error_t* e = rd_kafka_produceva(producer_.get(), vus, 6);
+    if (!e) return true;
+    const auto code = rd_kafka_error_code(e);
+    rd_kafka_error_destroy(e);
+    if (code == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer_.get(), 10);  // back-pressure: let deliveries drain
+      continue;
+    }
+    rd_kafka_headers_destroy(hdrs);
+    log::warn("produce failed", {{"stage", options_.name}, {"error", rd_kafka_err2name(code)}});
+    return false;
+  }
+}
+
+void TxnStage::rewind_to_committed() {
+  rd_kafka_topic_partition_list_t* parts = nullptr;
+  if (rd_kafka_assignment(consumer_.get(), &parts) || !parts) return;
+  if (parts->cnt > 0 && !rd_kafka_committed(consumer_.get(), parts, 10000)) {
+    for (int i = 0; i < parts->cnt; ++i)
+      if (parts->elems[i].offset < 0) parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_.get(), parts, 10000)) rd_kafka_error_destroy(e);
+  }
+  rd_kafka_topic_partition_list_destroy(parts);
+}
+
+void TxnStage::abort_and_rewind(bool rebuild_producer) {
+  if (!rebuild_producer) Error e(rd_kafka_abort_transaction(producer_.get(), 30000));
+  in_transaction_ = false;
+  hooks_.on_abort();
+  rewind_to_committed();
+  if (rebuild_producer) make_producer();
+}
+
+bool TxnStage::commit(Batch& batch) {
+  rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(static_cast<int>(batch.next_offsets.size()));
+  for (const auto& [p, off] : batch.next_offsets)
+    rd_kafka_topic_partition_list_add(offsets, options_.input_topic.c_str(), p)->offset = off;
+  rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata(consumer_.get());
+  Error e(rd_kafka_send_offsets_to_transaction(producer_.get(), offsets, meta, 30000));
+  rd_kafka_consumer_group_metadata_destroy(meta);
+  rd_kafka_topic_partition_list_destroy(offsets);
+  if (!e) {
+    e.reset(rd_kafka_commit_transaction(producer_.get(), 30000));
+    while (e && rd_kafka_error_is_retriable(e.get()) && !stop_.load())
+      e.reset(rd_kafka_commit_transaction(producer_.get(), 30000));
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - batch.started).count();
+  if (!e) {
+    in_transaction_ = false;
+    hooks_.on_commit();
+    if (counters_.on_transaction) counters_.on_transaction(true, seconds);
+    return true;
+  }
+  const bool fatal = rd_kafka_error_is_fatal(e.get());
+  log::warn("transaction failed: aborting and rewinding",
+            {{"stage", options_.name}, {"error", rd_kafka_error_string(e.get())}, {"fatal", fatal}});
+  if (counters_.on_transaction) counters_.on_transaction(false, seconds);
+  abort_and_rewind(fatal);
+  return false;
+}
+
+bool TxnStage::run() {
+  if (!make_producer()) return stop_.load();
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, options_.input_topic.c_str(), RD_KAFKA_PARTITION_UA);
+  const auto err = rd_kafka_subscribe(consumer_.get(), topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err) {
+    log::error("cannot subscribe", {{"stage", options_.name}, {"error", rd_kafka_err2str(err)}});
+    return false;
+  }
+  log::info("stage consuming", {{"stage", options_.name}, {"topic", options_.input_topic}});
+
+  std::vector<OutMessage> out;
+  while (!stop_.load()) {
+    Batch batch;
+    batch_void_ = false;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(options_.batch_max_ms);
+    bool failed = false;
+    while (batch.messages < static_cast<std::size_t>(options_.batch_max_messages) && !stop_.load()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0 && batch.messages) break;
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(std::max<long>(left, 50)));
+      if (batch_void_) {  // a rebalance aborted this batch's transaction: start over
+        if (m) rd_kafka_message_destroy(m);
+        batch = Batch{};
+        batch_void_ = false;
+        continue;
+      }
+      if (!m) {
+        if (left <= 0) break;
+        continue;
+      }
+      if (m->err) {
+        log::warn("consumer", {{"stage", options_.name}, {"error", rd_kafka_err2name(m->err)}});
+        rd_kafka_message_destroy(m);
+        continue;
+      }
+      if (!in_transaction_) {
+        Error e(rd_kafka_begin_transaction(producer_.get()));
+        if (e) {
+          log::warn("begin_transaction failed", {{"stage", options_.name}, {"error", rd_kafka_error_string(e.get())}});
+          rd_kafka_message_destroy(m);
+          abort_and_rewind(true);
+          failed = true;
+          break;
+        }
+        in_transaction_ = true;
+      }
+      out.clear();
+      hooks_.process(m, out);
+      batch.next_offsets[m->partition] = m->offset + 1;
+      ++batch.messages;
+      rd_kafka_message_destroy(m);
+      for (auto& o : out)
+        if (!produce(std::move(o))) failed = true;
+      if (failed) break;
+    }
+    if (failed) {
+      if (in_transaction_) abort_and_rewind(false);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    if (batch.messages == 0 || !in_transaction_) continue;
+    if (!commit(batch)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (in_transaction_) {
+    // Stopping mid-batch: abort; whoever owns the partitions next redoes it from the committed offsets.
+    Error e(rd_kafka_abort_transaction(producer_.get(), 10000));
+    in_transaction_ = false;
+    hooks_.on_abort();
+  }
+  ready_.store(false);
+  return true;
+}
+
+}  // namespace numflow::transform

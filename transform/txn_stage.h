@@ -1,0 +1,92 @@
+#pragma once
+// One exactly-once stage of the transform: a consumer-group member that reads its input topic
+// read_committed and, per batch, produces its outputs and the batch's offsets in ONE Kafka
+// transaction (consume-transform-produce, KIP-447). What the stage does with a message is the
+// Hooks' business; this class owns the Kafka protocol:
+//   - a batch is committed on a size/time window, never per message (a transaction costs ~ms);
+//   - abortable errors: abort, tell the hooks to drop uncommitted state, rewind to the committed
+//     offsets, go on; fatal errors (fenced, ...): the same, with a new producer;
+//   - rebalances (eager): an open transaction is aborted before partitions are given up, and the
+//     hooks restore state for partitions they are given;
+//   - zombies are fenced by the group generation carried in send_offsets_to_transaction and by a
+//     stable transactional.id per instance.
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "publish/kafka_config.h"
+#include "publish/raw_sink.h"
+
+namespace numflow::transform {
+
+struct OutMessage {
+  std::string topic;
+  std::int32_t partition = RD_KAFKA_PARTITION_UA;  // UA: by key (murmur2, as Java clients)
+  std::string key;
+  std::optional<std::string> value;  // nullopt: tombstone
+  publish::Headers headers;
+};
+
+class StageHooks {
+ public:
+  virtual ~StageHooks() = default;
+  // Partitions of the input topic given to / taken from this instance.
+  virtual void on_assign(const std::vector<std::int32_t>& partitions) = 0;
+  virtual void on_revoke(const std::vector<std::int32_t>& partitions) = 0;
+  // One input message; append what to publish. Runs inside the batch's transaction.
+  virtual void process(const rd_kafka_message_t* message, std::vector<OutMessage>& out) = 0;
+  // The batch's transaction committed / was aborted (state changes made since are kept / undone).
+  virtual void on_commit() = 0;
+  virtual void on_abort() = 0;
+};
+
+struct StageOptions {
+  std::string name;  // "normalize", "merge": for logs and metrics
+  publish::Properties kafka;
+  std::string group_id;
+  std::string input_topic;
+  std::string transactional_id;
+  int batch_max_messages = 1000;
+  int batch_max_ms = 100;
+};
+
+struct StageCounters {
+  std::function<void(bool committed, double seconds)> on_transaction;
+};
+
+class TxnStage {
+ public:
+  TxnStage(StageOptions options, StageHooks& hooks, StageCounters counters = {});
+  ~TxnStage();
+  // Runs until stop(); returns false on an unrecoverable error.
+  bool run();
+  void stop() { stop_.store(true); }
+  bool ready() const { return ready_.load(); }
+  rd_kafka_t* consumer() const { return consumer_.get(); }
+
+ private:
+  struct Batch;
+  bool make_producer();
+  void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
+  bool commit(Batch& batch);
+  void abort_and_rewind(bool rebuild_producer);
+  void rewind_to_committed();
+  bool produce(OutMessage&& m);
+
+  StageOptions options_;
+  StageHooks& hooks_;
+  StageCounters counters_;
+  publish::KafkaHandle producer_;
+  publish::KafkaHandle consumer_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> ready_{false};
+  bool in_transaction_ = false;
+  bool batch_void_ = false;  // the batch's transaction was aborted by a rebalance
+};
+
+}  // namespace numflow::transform
