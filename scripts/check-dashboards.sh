@@ -15,8 +15,9 @@
 # services do not export yet, which are listed separately. Also requires every alert rule to
 # evaluate without error on the real series. Stops everything it started, whatever happens.
 #
-# Environment: NUMFLOW_CHECK_PORT (default 39280): ports PORT..PORT+3 for ingest, its metrics,
-# transform metrics and Prometheus, PORT+12 for Kafka (and PORT+1012 for its controller);
+# Environment: NUMFLOW_CHECK_PORT (default: the first free of 39280, 39300, ... 39380): ports
+# PORT..PORT+3 for ingest, its metrics, transform metrics and Prometheus, PORT+12 for Kafka (and
+# PORT+1012 for its controller);
 # NUMFLOW_CHECK_LOAD_SECONDS (default 20).
 set -euo pipefail
 
@@ -28,7 +29,33 @@ build=${1:-$root/build}
 ingest_bin=$build/ingest/numflow-ingest
 transform_bin=$build/transform/numflow-transform
 
-base=${NUMFLOW_CHECK_PORT:-39280}
+# Ports: a base whose ports all bind now. Binding without SO_REUSEADDR (as the services do) also
+# fails while a previous run's connections linger in TIME_WAIT, so try a few bases.
+bindable() {  # bindable PORT...: every port can be bound on 127.0.0.1 right now
+  python3 -c '
+import socket, sys
+for p in sys.argv[1:]:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", int(p)))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+' "$@"
+}
+ports_of() { echo "$1 $(($1 + 1)) $(($1 + 2)) $(($1 + 3)) $(($1 + 12)) $(($1 + 1012))"; }
+if [[ -n ${NUMFLOW_CHECK_PORT:-} ]]; then
+  base=$NUMFLOW_CHECK_PORT
+  # shellcheck disable=SC2046
+  bindable $(ports_of "$base") || { echo "check-dashboards: a port of $(ports_of "$base") is in use" >&2; exit 1; }
+else
+  for base in 39280 39300 39320 39340 39360 39380 ""; do
+    [[ -n $base ]] || { echo "check-dashboards: no free ports in 39280-40392 (set NUMFLOW_CHECK_PORT)" >&2; exit 1; }
+    # shellcheck disable=SC2046
+    bindable $(ports_of "$base") && break
+  done
+fi
 ingest_port=$base ingest_metrics=$((base + 1)) transform_metrics=$((base + 2)) prom_port=$((base + 3))
 kafka_port=$((base + 12))
 load_seconds=${NUMFLOW_CHECK_LOAD_SECONDS:-20}
@@ -71,11 +98,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$ingest_port" "$ingest_metrics" "$transform_metrics" "$prom_port" "$kafka_port" "$((kafka_port + 1000))"; do
-  port_free "$p" || die "port $p is in use (set NUMFLOW_CHECK_PORT to another base)"
-done
 
 wait_url() {  # wait_url URL SECONDS
   local deadline=$((SECONDS + $2))

@@ -32,6 +32,14 @@ struct TxnStage::Batch {
 
 TxnStage::TxnStage(StageOptions options, StageHooks& hooks, StageCounters counters)
     : options_(std::move(options)), hooks_(hooks), counters_(std::move(counters)) {
+  make_consumer();
+}
+
+void TxnStage::make_consumer() {
+  if (consumer_) {
+    rd_kafka_consumer_close(consumer_.get());
+    consumer_.reset();
+  }
   const publish::Properties consumer_defaults = {
       {"group.id", options_.group_id},
       {"enable.auto.commit", "false"},
@@ -41,6 +49,10 @@ TxnStage::TxnStage(StageOptions options, StageHooks& hooks, StageCounters counte
       // Eager rebalancing: with cooperative-sticky, librdkafka 2.0.2's consumer_close() sends no
       // LeaveGroup (measured here), so a restarted instance waited a whole session timeout.
       {"partition.assignment.strategy", "range,roundrobin"},
+      // Static membership (KIP-345): an instance restarted under the same id (a crashed pod,
+      // kill -9) takes its partitions back at once instead of waiting out a rebalance.
+      {"group.instance.id", options_.group_instance_id},
+      {"session.timeout.ms", "10000"},
   };
   rd_kafka_conf_t* conf = publish::make_conf(consumer_defaults, options_.kafka);
   rd_kafka_conf_set_rebalance_cb(conf, &TxnStage::rebalance_cb);
@@ -53,6 +65,35 @@ TxnStage::TxnStage(StageOptions options, StageHooks& hooks, StageCounters counte
   }
   consumer_.reset(rk);
   rd_kafka_poll_set_consumer(rk);
+}
+
+bool TxnStage::subscribe() {
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, options_.input_topic.c_str(), RD_KAFKA_PARTITION_UA);
+  const auto err = rd_kafka_subscribe(consumer_.get(), topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err) log::error("cannot subscribe", {{"stage", options_.name}, {"error", rd_kafka_err2str(err)}});
+  return !err;
+}
+
+// A fatal consumer error (e.g. a static member fenced after a broker restart) leaves the consumer
+// unusable: drop the batch, give up the partitions' state and join again with a new consumer.
+void TxnStage::rebuild_consumer() {
+  if (in_transaction_) {
+    Error e(rd_kafka_abort_transaction(producer_.get(), 10000));
+    in_transaction_ = false;
+    hooks_.on_abort();
+  }
+  rd_kafka_topic_partition_list_t* parts = nullptr;
+  if (!rd_kafka_assignment(consumer_.get(), &parts) && parts) {
+    std::vector<std::int32_t> ps;
+    for (int i = 0; i < parts->cnt; ++i) ps.push_back(parts->elems[i].partition);
+    hooks_.on_revoke(ps);
+    rd_kafka_topic_partition_list_destroy(parts);
+  }
+  ready_.store(false);
+  make_consumer();
+  subscribe();
 }
 
 TxnStage::~TxnStage() {
@@ -200,14 +241,7 @@ bool TxnStage::commit(Batch& batch) {
 
 bool TxnStage::run() {
   if (!make_producer()) return stop_.load();
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(topics, options_.input_topic.c_str(), RD_KAFKA_PARTITION_UA);
-  const auto err = rd_kafka_subscribe(consumer_.get(), topics);
-  rd_kafka_topic_partition_list_destroy(topics);
-  if (err) {
-    log::error("cannot subscribe", {{"stage", options_.name}, {"error", rd_kafka_err2str(err)}});
-    return false;
-  }
+  if (!subscribe()) return false;
   log::info("stage consuming", {{"stage", options_.name}, {"topic", options_.input_topic}});
 
   std::vector<OutMessage> out;
@@ -231,8 +265,13 @@ bool TxnStage::run() {
         continue;
       }
       if (m->err) {
-        log::warn("consumer", {{"stage", options_.name}, {"error", rd_kafka_err2name(m->err)}});
+        const bool fatal = m->err == RD_KAFKA_RESP_ERR__FATAL;
+        log::warn("consumer", {{"stage", options_.name}, {"error", rd_kafka_err2name(m->err)}, {"fatal", fatal}});
         rd_kafka_message_destroy(m);
+        if (fatal) {
+          rebuild_consumer();
+          batch = Batch{};
+        }
         continue;
       }
       if (!in_transaction_) {

@@ -50,6 +50,7 @@ struct StageOptions {
   std::string group_id;
   std::string input_topic;
   std::string transactional_id;
+  std::string group_instance_id;  // stable per instance and stage
   int batch_max_messages = 1000;
   int batch_max_ms = 100;
 };
@@ -71,6 +72,9 @@ class TxnStage {
  private:
   struct Batch;
   bool make_producer();
+  void make_consumer();
+  bool subscribe();
+  void rebuild_consumer();
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   bool commit(Batch& batch);
