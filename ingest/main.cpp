@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/settings.h"
 #include "ingest/ingest_handler.h"
+#include "ingest/poller.h"
 #include "common/net.h"
 #include "providers/8x8/eight_by_eight_auth.h"
 #include "providers/registry.h"
@@ -53,6 +54,15 @@ Settings ingest_settings() {
       .add({"8x8-allow-cidr", "", "source networks allowed to post 8x8 webhooks", Kind::list})
       .add({"8x8-auth-header", "", "expected Authorization header value of 8x8 webhooks", Kind::string, true})
       .add({"trusted-proxies", "", "networks whose X-Forwarded-For is believed", Kind::list})
+      .add({"8x8-poll-subaccounts", "", "8x8 subaccounts whose numbers API is polled for snapshots (empty: no poller)",
+            Kind::list})
+      .add({"8x8-api-key", "", "8x8 API key (Bearer) for the polled subaccounts", Kind::string, true})
+      .add({"8x8-api-base", "https://voice.8x8.com", "8x8 API base URL"})
+      .add({"8x8-poll-interval-seconds", "300", "time between snapshots of a subaccount", Kind::integer})
+      .add({"8x8-poll-jitter-percent", "10", "random spread of intervals and backoffs", Kind::integer})
+      .add({"8x8-poll-timeout-ms", "15000", "longest one snapshot request may take", Kind::integer})
+      .add({"8x8-poll-backoff-max-seconds", "300", "longest wait after failures (also caps Retry-After)",
+            Kind::integer})
       .add({"log-level", "info", "debug, info, warn or error"});
   return s;
 }
@@ -135,7 +145,17 @@ struct IngestMetrics {
         refusals(prometheus::BuildCounter()
                      .Name("numflow_ingest_refusals_total")
                      .Help("Deliveries refused by authentication, by provider and reason")
-                     .Register(r)) {}
+                     .Register(r)),
+        polls(prometheus::BuildCounter()
+                  .Name("numflow_ingest_poller_runs_total")
+                  .Help("8x8 numbers API snapshots attempted, by result")
+                  .Register(r)) {}
+  void observe_poll(const ingest::PollOutcome& o) {
+    polls.Add({{"result", std::string(ingest::to_string(o.result))}}).Increment();
+    if (o.result != ingest::PollResult::success)
+      log::warn("8x8 snapshot failed", {{"subaccount", o.subaccount}, {"result", ingest::to_string(o.result)},
+                                        {"status", o.http_status}, {"error", o.error}});
+  }
   void observe(const ingest::RequestOutcome& o) {
     const std::map<std::string, std::string> labels{{"provider", std::string(o.provider)},
                                                     {"outcome", std::string(ingest::to_string(o.outcome))},
@@ -155,6 +175,7 @@ struct IngestMetrics {
   prometheus::Family<prometheus::Histogram>& duration;
   prometheus::Family<prometheus::Counter>& bytes;
   prometheus::Family<prometheus::Counter>& refusals;
+  prometheus::Family<prometheus::Counter>& polls;
 };
 
 }  // namespace
@@ -224,6 +245,34 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // The 8x8 snapshot poller writes through the same durable producer as the webhooks.
+  std::unique_ptr<ingest::EightByEightPoller> poller;
+  if (auto ids = s.list("8x8-poll-subaccounts"); !ids.empty()) {
+    ingest::PollerOptions pp;
+    pp.base_url = s.str("8x8-api-base");
+    if (s.str("8x8-api-key").empty()) {
+      log::error("refusing to start", {{"reason", "--8x8-poll-subaccounts needs --8x8-api-key (or _FILE)"}});
+      return 2;
+    }
+    for (auto& id : ids) pp.subaccounts.push_back({id, s.str("8x8-api-key")});
+    pp.interval = std::chrono::seconds(s.integer("8x8-poll-interval-seconds"));
+    pp.jitter = static_cast<double>(s.integer("8x8-poll-jitter-percent")) / 100.0;
+    pp.request_timeout = std::chrono::milliseconds(s.integer("8x8-poll-timeout-ms"));
+    pp.backoff_max = std::chrono::seconds(s.integer("8x8-poll-backoff-max-seconds"));
+    pp.backoff_min = std::min(pp.backoff_min, pp.backoff_max);
+    pp.raw_topic = io.raw_topic;
+    pp.on_outcome = [&metrics](const ingest::PollOutcome& o) { metrics.observe_poll(o); };
+    try {
+      poller = std::make_unique<ingest::EightByEightPoller>(pp, *producer);
+    } catch (const std::exception& e) {
+      log::error("refusing to start", {{"reason", e.what()}});
+      return 2;
+    }
+    poller->start();
+    log::info("8x8 poller started", {{"subaccounts", static_cast<std::int64_t>(ids.size())},
+                                     {"interval_seconds", s.integer("8x8-poll-interval-seconds")}});
+  }
+
   http::ServerOptions ho;
   ho.listen = s.str("listen");
   ho.io_threads = static_cast<unsigned>(s.integer("io-threads"));
@@ -251,12 +300,14 @@ int main(int argc, char** argv) {
   const bool misconfigured = producer->misconfigured();
   // Graceful stop: stop taking connections, let requests in flight get their answers, flush.
   const auto grace = std::chrono::milliseconds(s.integer("shutdown-grace-ms"));
+  if (poller) poller->stop();
   handler->set_draining(true);
   server.stop_accepting();
   handler->wait_idle(grace);
   server.shutdown(grace);
   admin.stop();
   producer->flush(static_cast<int>(grace.count()));
+  poller.reset();
   handler.reset();
   producer.reset();
   log::info("numflow-ingest stopped", {{"misconfigured", misconfigured}});

@@ -29,12 +29,12 @@ struct Topics {
   }
 };
 
-Topics unique_topics() {
+inline Topics unique_topics() {
   const std::string id = crypto::random_hex_id().substr(0, 8);
   return {"t" + id + ".raw", "t" + id + ".numbers", "t" + id + ".extensions", "t" + id + ".dead"};
 }
 
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+inline std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
