@@ -14,6 +14,13 @@ struct Pending {
 }  // namespace
 
 KafkaProducer::KafkaProducer(ProducerOptions options) : options_(std::move(options)) {
+  rk_.store(create_handle());
+  if (options_.topics.empty()) topics_ok_.store(true);
+  poller_ = std::thread([this] { poll_loop(); });
+  prober_ = std::thread([this] { probe_loop(); });
+}
+
+std::shared_ptr<rd_kafka_t> KafkaProducer::create_handle() {
   rd_kafka_conf_t* conf = make_conf(durable_producer_defaults(), options_.properties);
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaProducer::on_delivery);
   rd_kafka_conf_set_error_cb(conf, &KafkaProducer::on_error);
@@ -24,9 +31,7 @@ KafkaProducer::KafkaProducer(ProducerOptions options) : options_(std::move(optio
     rd_kafka_conf_destroy(conf);
     throw std::invalid_argument(std::string("cannot create Kafka producer: ") + err);
   }
-  rk_.reset(rk);
-  poller_ = std::thread([this] { poll_loop(); });
-  prober_ = std::thread([this] { probe_loop(); });
+  return std::shared_ptr<rd_kafka_t>(rk, [](rd_kafka_t* h) { rd_kafka_destroy(h); });
 }
 
 KafkaProducer::~KafkaProducer() {
@@ -34,13 +39,34 @@ KafkaProducer::~KafkaProducer() {
   if (prober_.joinable()) prober_.join();
   flush(2000);
   // Whatever is still queued fails now, so every submit() still gets its one callback.
-  rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  const auto rk = rk_.load();
+  rd_kafka_purge(rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   if (poller_.joinable()) poller_.join();
-  rd_kafka_poll(rk_.get(), 0);
+  rd_kafka_poll(rk.get(), 0);
+}
+
+// After a fatal error the producer can do nothing more: requests get 503 while a new one is
+// made; whatever the old one still held fails (503, the provider retries), nothing is lost.
+void KafkaProducer::rebuild() {
+  ready_.store(false);
+  std::shared_ptr<rd_kafka_t> fresh;
+  try {
+    fresh = create_handle();
+  } catch (const std::exception& e) {
+    log::error("cannot rebuild the Kafka producer", {{"reason", e.what()}});
+    return;
+  }
+  auto old = rk_.exchange(fresh);
+  fatal_.store(false);
+  rebuilds_.fetch_add(1);
+  rd_kafka_purge(old.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  std::lock_guard lock(retired_mu_);
+  retired_.push_back(std::move(old));
+  log::warn("kafka producer rebuilt after a fatal error", {{"rebuilds", static_cast<std::int64_t>(rebuilds_.load())}});
 }
 
 void KafkaProducer::submit(Message msg, DeliveryCallback done) {
-  if (!ready()) {
+  if (!ready() || fatal_.load()) {
     done({Delivery::unavailable, "Kafka is not reachable or the topic is not ready"});
     return;
   }
@@ -63,7 +89,8 @@ void KafkaProducer::submit(Message msg, DeliveryCallback done) {
   vus[4].u.headers = hdrs;
   vus[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
   vus[5].u.ptr = pending;
-  rd_kafka_error_t* error = rd_kafka_produceva(rk_.get(), vus, 6);
+  const auto rk = rk_.load();
+  rd_kafka_error_t* error = rd_kafka_produceva(rk.get(), vus, 6);
   const rd_kafka_resp_err_t err = error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
   if (error) rd_kafka_error_destroy(error);
   if (err) {
@@ -98,6 +125,8 @@ void KafkaProducer::on_error(rd_kafka_t* rk, int err, const char* reason, void* 
     char buf[512];
     const auto orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
     log::error("kafka producer fatal error", {{"error", rd_kafka_err2name(orig)}, {"reason", std::string_view(buf)}});
+    self->ready_.store(false);
+    self->fatal_.store(true);
     return;
   }
   log::warn("kafka", {{"error", rd_kafka_err2name(code)}, {"reason", reason ? reason : ""}});
@@ -106,12 +135,22 @@ void KafkaProducer::on_error(rd_kafka_t* rk, int err, const char* reason, void* 
 void KafkaProducer::poll_loop() {
   // Delivery reports are served here; keep going after stop_ until the destructor's purge has
   // reported every message.
-  while (!stop_.load() || rd_kafka_outq_len(rk_.get()) > 0) rd_kafka_poll(rk_.get(), 50);
+  for (;;) {
+    const auto rk = rk_.load();
+    if (stop_.load() && rd_kafka_outq_len(rk.get()) == 0) break;
+    rd_kafka_poll(rk.get(), 50);
+    // Retired producers: serve their remaining (failed) delivery reports, then let them go.
+    std::lock_guard lock(retired_mu_);
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      rd_kafka_poll(it->get(), 0);
+      it = rd_kafka_outq_len(it->get()) == 0 ? retired_.erase(it) : it + 1;
+    }
+  }
 }
 
 bool KafkaProducer::probe_once() {
   if (!topics_ok_.load()) {
-    const auto r = ensure_topics(rk_.get(), options_.topics, 5000);
+    const auto r = ensure_topics(rk_.load().get(), options_.topics, 5000);
     if (r.status == TopicsResult::misconfigured) {
       std::lock_guard lock(mu_);
       misconfiguration_ = r.message;
@@ -126,9 +165,10 @@ bool KafkaProducer::probe_once() {
     topics_ok_.store(true);
     log::info("topics ready", {{"count", static_cast<std::int64_t>(options_.topics.size())}});
   }
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk_.get(), options_.readiness_topic.c_str(), nullptr);
+  const auto rk = rk_.load();
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), options_.readiness_topic.c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
-  const auto err = rd_kafka_metadata(rk_.get(), 0, t, &md, 1000);
+  const auto err = rd_kafka_metadata(rk.get(), 0, t, &md, 1000);
   bool ok = false;
   if (!err) {
     ok = md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0;
@@ -141,7 +181,8 @@ bool KafkaProducer::probe_once() {
 void KafkaProducer::probe_loop() {
   using namespace std::chrono;
   while (!stop_.load() && !misconfigured_.load()) {
-    const bool ok = probe_once();
+    if (fatal_.load()) rebuild();
+    const bool ok = !fatal_.load() && probe_once();
     const bool was = ready_.exchange(ok);
     if (ok) brokers_down_.store(false);
     if (ok != was) log::info(ok ? "kafka ready" : "kafka not ready", {{"topic", options_.readiness_topic}});
@@ -150,7 +191,9 @@ void KafkaProducer::probe_loop() {
   }
 }
 
-bool KafkaProducer::flush(int timeout_ms) { return rd_kafka_flush(rk_.get(), timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR; }
+bool KafkaProducer::flush(int timeout_ms) {
+  return rd_kafka_flush(rk_.load().get(), timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
 
 std::string KafkaProducer::misconfiguration() const {
   std::lock_guard lock(mu_);

@@ -3,7 +3,9 @@
 // interface. Every submit() gets exactly one callback: from the delivery report, or at once when
 // the message cannot even be queued (Kafka unreachable, local queue full).
 #include <atomic>
+#include <memory>
 #include <mutex>
+#include <vector>
 #include <string>
 #include <thread>
 
@@ -38,17 +40,27 @@ class KafkaProducer final : public RawSink {
   bool misconfigured() const { return misconfigured_.load(); }
   std::string misconfiguration() const;
   bool topics_ready() const { return topics_ok_.load(); }
-  rd_kafka_t* handle() const { return rk_.get(); }
+  // The current librdkafka handle (for admin requests). A fatal error replaces it.
+  std::shared_ptr<rd_kafka_t> handle() const { return rk_.load(); }
+  std::uint64_t rebuilds() const { return rebuilds_.load(); }
 
  private:
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
   static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque);
+  std::shared_ptr<rd_kafka_t> create_handle();
+  void rebuild();
   void poll_loop();
   void probe_loop();
   bool probe_once();
 
   ProducerOptions options_;
-  KafkaHandle rk_;
+  // Swapped for a new producer after a fatal error (e.g. the idempotent producer's sequence
+  // desynchronization in librdkafka 2.0.2); submitters and the poll thread load it each time.
+  std::atomic<std::shared_ptr<rd_kafka_t>> rk_;
+  std::atomic<bool> fatal_{false};
+  std::atomic<std::uint64_t> rebuilds_{0};
+  std::mutex retired_mu_;
+  std::vector<std::shared_ptr<rd_kafka_t>> retired_;  // old producers draining their callbacks
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
   std::atomic<bool> topics_ok_{false};

@@ -314,11 +314,11 @@ bool Service::provision() {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   // The internal topics follow number-changes' partition count, whatever it is.
-  const int n = partition_count(admin_->handle(), options_.topics.number_changes);
+  const int n = partition_count(admin_->handle().get(), options_.topics.number_changes);
   const int rf = options_.topic_specs.empty() ? -1 : options_.topic_specs.front().replication_factor;
   constexpr std::int64_t kWeek = 7LL * 24 * 3600 * 1000;
   for (;;) {
-    const auto r = publish::ensure_topics(admin_->handle(),
+    const auto r = publish::ensure_topics(admin_->handle().get(),
                                           {{options_.fragments_topic, "delete", kWeek, n, rf},
                                            {options_.state_topic, "compact", -2, n, rf}},
                                           10000);
@@ -330,7 +330,7 @@ bool Service::provision() {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   for (const auto& t : {options_.fragments_topic, options_.state_topic}) {
-    const int c = partition_count(admin_->handle(), t);
+    const int c = partition_count(admin_->handle().get(), t);
     if (c != n) {
       log::error("topic misconfigured: refusing to run",
                  {{"reason", t + " has " + std::to_string(c) + " partitions but " + options_.topics.number_changes +
