@@ -8,6 +8,10 @@
 # ghcr.io/numflow/numflow, tag = the chart's appVersion); it starts each container with an
 # explicit command, so the image's default command (numflow-ingest) only matters for `docker run`.
 #
+# Not built on the project's machines: they reach package registries only, not the container
+# registry the base images come from (docs/operations.md, "Checks"). A builder behind a mirror
+# passes --build-arg DEBIAN_IMAGE=... --build-arg RUNTIME_IMAGE=....
+#
 # Stage 1 builds with the same Debian 12 packages as scripts/install-deps.sh (its build
 # libraries only: no Kafka broker, Java, Maven or benchmark library), and builds only the two
 # service binaries. GoogleTest is installed because the top-level CMakeLists.txt requires it at
@@ -28,13 +32,14 @@ WORKDIR /src
 COPY . .
 # NUMFLOW_BUILD_JOBS: parallel compile jobs (default: all cores of the builder).
 ARG NUMFLOW_BUILD_JOBS=0
-RUN rm -rf /src/build \
- && cmake -S . -B /src/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DNUMFLOW_BENCH=OFF \
- && jobs=${NUMFLOW_BUILD_JOBS}; [ "$jobs" -gt 0 ] || jobs=$(nproc); \
-    cmake --build /src/build --target numflow-ingest numflow-transform -j "$jobs" \
- && strip --strip-unneeded /src/build/ingest/numflow-ingest /src/build/transform/numflow-transform \
- && /src/build/ingest/numflow-ingest --help >/dev/null \
- && /src/build/transform/numflow-transform --help >/dev/null
+RUN set -eu; \
+    rm -rf /src/build; \
+    jobs="$NUMFLOW_BUILD_JOBS"; [ "$jobs" -gt 0 ] || jobs="$(nproc)"; \
+    cmake -S . -B /src/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DNUMFLOW_BENCH=OFF; \
+    cmake --build /src/build --target numflow-ingest numflow-transform -j "$jobs"; \
+    strip --strip-unneeded /src/build/ingest/numflow-ingest /src/build/transform/numflow-transform; \
+    /src/build/ingest/numflow-ingest --help >/dev/null; \
+    /src/build/transform/numflow-transform --help >/dev/null
 
 FROM ${RUNTIME_IMAGE} AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
@@ -48,8 +53,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log
 COPY --from=build /src/build/ingest/numflow-ingest /src/build/transform/numflow-transform /usr/local/bin/
 # Fail the build, not the first pod, when a shared library is missing.
-RUN if ldd /usr/local/bin/numflow-ingest /usr/local/bin/numflow-transform | grep 'not found'; then exit 1; fi \
- && /usr/local/bin/numflow-ingest --help >/dev/null && /usr/local/bin/numflow-transform --help >/dev/null
+RUN set -eu; \
+    if ldd /usr/local/bin/numflow-ingest /usr/local/bin/numflow-transform | grep 'not found'; then exit 1; fi; \
+    /usr/local/bin/numflow-ingest --help >/dev/null; \
+    /usr/local/bin/numflow-transform --help >/dev/null
 
 LABEL org.opencontainers.image.title="numflow" \
       org.opencontainers.image.description="Phone-number inventory webhooks (8x8, Zoom, RingCentral) to a compacted Kafka table"

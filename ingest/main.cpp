@@ -61,6 +61,7 @@ Settings ingest_settings() {
       .add({"8x8-poll-interval-seconds", "300", "time between snapshots of a subaccount", Kind::integer})
       .add({"8x8-poll-jitter-percent", "10", "random spread of intervals and backoffs", Kind::integer})
       .add({"8x8-poll-timeout-ms", "15000", "longest one snapshot request may take", Kind::integer})
+      .add({"8x8-poll-backoff-min-seconds", "5", "first wait after a failure (doubles up to the max)", Kind::integer})
       .add({"8x8-poll-backoff-max-seconds", "300", "longest wait after failures (also caps Retry-After)",
             Kind::integer})
       .add({"log-level", "info", "debug, info, warn or error"});
@@ -259,7 +260,8 @@ int main(int argc, char** argv) {
     pp.jitter = static_cast<double>(s.integer("8x8-poll-jitter-percent")) / 100.0;
     pp.request_timeout = std::chrono::milliseconds(s.integer("8x8-poll-timeout-ms"));
     pp.backoff_max = std::chrono::seconds(s.integer("8x8-poll-backoff-max-seconds"));
-    pp.backoff_min = std::min(pp.backoff_min, pp.backoff_max);
+    pp.backoff_min = std::min<std::chrono::milliseconds>(
+        std::chrono::seconds(s.integer("8x8-poll-backoff-min-seconds")), pp.backoff_max);
     pp.raw_topic = io.raw_topic;
     pp.on_outcome = [&metrics](const ingest::PollOutcome& o) { metrics.observe_poll(o); };
     try {
