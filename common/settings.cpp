@@ -2,9 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "common/log.h"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 
@@ -290,6 +293,23 @@ std::string Settings::help() const {
   }
   out << "  --help\n      Show this help and exit.\n";
   return out.str();
+}
+
+std::optional<int> Settings::parse_command_line(std::string_view program, const std::vector<std::string>& args) {
+  if (auto err = parse(args, process_environment())) {
+    std::cerr << program << ": " << *err << "\n";
+    return 2;
+  }
+  if (help_requested()) {
+    std::cout << help();
+    return 0;
+  }
+  for (const auto& e : entries_)
+    if (e.option.name == "log-level" && !log::set_level(e.value)) {
+      std::cerr << program << ": --log-level must be debug, info, warn or error\n";
+      return 2;
+    }
+  return std::nullopt;
 }
 
 const std::string& Settings::str(std::string_view name) const { return get(name).value; }

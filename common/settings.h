@@ -48,6 +48,11 @@ class Settings {
   // Where each option's value came from, secrets masked: for the start-up log line.
   std::vector<std::pair<std::string, std::string>> describe() const;
 
+  // The start of every numflow main(): parse argv and the environment; on --help print the help;
+  // on an error print it prefixed with `program`. Returns the exit code to leave with, or nullopt
+  // to go on. Also applies `log-level` when the settings have one.
+  std::optional<int> parse_command_line(std::string_view program, const std::vector<std::string>& args);
+
   static std::string env_name(std::string_view option_name);  // "8x8-allow-cidr" -> NUMFLOW_8X8_ALLOW_CIDR
   static Env process_environment();
 

@@ -183,18 +183,7 @@ struct IngestMetrics {
 
 int main(int argc, char** argv) {
   Settings s = ingest_settings();
-  if (auto err = s.parse({argv + 1, argv + argc}, Settings::process_environment())) {
-    std::cerr << "numflow-ingest: " << *err << "\n";
-    return 2;
-  }
-  if (s.help_requested()) {
-    std::cout << s.help();
-    return 0;
-  }
-  if (!log::set_level(s.str("log-level"))) {
-    std::cerr << "numflow-ingest: --log-level must be debug, info, warn or error\n";
-    return 2;
-  }
+  if (auto code = s.parse_command_line("numflow-ingest", std::vector<std::string>(argv + 1, argv + argc))) return *code;
 
   std::mutex mu;
   std::condition_variable cv;

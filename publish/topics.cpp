@@ -114,6 +114,18 @@ TopicsResult check_policies(rd_kafka_t* rk, const std::vector<TopicSpec>& specs,
 
 }  // namespace
 
+int partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  int n = 0;
+  if (rd_kafka_metadata(rk, 0, t, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (md->topic_cnt == 1 && !md->topics[0].err) n = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_topic_destroy(t);
+  return n;
+}
+
 TopicsResult ensure_topics(rd_kafka_t* rk, const std::vector<TopicSpec>& specs, int timeout_ms) {
   std::string error;
   const auto existing = existing_topics(rk, timeout_ms, error);

@@ -23,6 +23,9 @@ struct TopicsResult {
   std::string message;
 };
 
+// Partitions of `topic` per the cluster's metadata; 0 when unknown or unreachable.
+int partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms = 5000);
+
 // Uses any client handle (producer or consumer) for the admin requests.
 TopicsResult ensure_topics(rd_kafka_t* rk, const std::vector<TopicSpec>& specs, int timeout_ms);
 

@@ -4,7 +4,8 @@
 #   scripts/check-dashboards.sh [BUILD_DIR]        (default: build)
 #
 # Starts, all on loopback and on ports of its own: a local Kafka broker (scripts/kafka.sh, its
-# data in a temporary directory), numflow-ingest and numflow-transform from BUILD_DIR, and a
+# data in a temporary directory), numflow-ingest (its 8x8 poller against a loopback stand-in of
+# the 8x8 numbers API) and numflow-transform from BUILD_DIR, and a
 # Prometheus (Debian package `prometheus`) that scrapes both /metrics every second with the
 # labels a Kubernetes scrape gives them (namespace, pod) and loads the chart's alert rules.
 # Then sends a little load for a while (every fixture in providers/*/fixtures/, Zoom ones signed,
@@ -16,8 +17,8 @@
 # evaluate without error on the real series. Stops everything it started, whatever happens.
 #
 # Environment: NUMFLOW_CHECK_PORT (default: the first free of 39280, 39300, ... 39380): ports
-# PORT..PORT+3 for ingest, its metrics, transform metrics and Prometheus, PORT+12 for Kafka (and
-# PORT+1012 for its controller);
+# PORT..PORT+4 for ingest, its metrics, transform metrics, Prometheus and the fake 8x8 API,
+# PORT+12 for Kafka (and PORT+1012 for its controller);
 # NUMFLOW_CHECK_LOAD_SECONDS (default 20).
 set -euo pipefail
 
@@ -44,7 +45,7 @@ for p in sys.argv[1:]:
         s.close()
 ' "$@"
 }
-ports_of() { echo "$1 $(($1 + 1)) $(($1 + 2)) $(($1 + 3)) $(($1 + 12)) $(($1 + 1012))"; }
+ports_of() { echo "$1 $(($1 + 1)) $(($1 + 2)) $(($1 + 3)) $(($1 + 4)) $(($1 + 12)) $(($1 + 1012))"; }
 if [[ -n ${NUMFLOW_CHECK_PORT:-} ]]; then
   base=$NUMFLOW_CHECK_PORT
   # shellcheck disable=SC2046
@@ -57,6 +58,7 @@ else
   done
 fi
 ingest_port=$base ingest_metrics=$((base + 1)) transform_metrics=$((base + 2)) prom_port=$((base + 3))
+fake_8x8_port=$((base + 4))
 kafka_port=$((base + 12))
 load_seconds=${NUMFLOW_CHECK_LOAD_SECONDS:-20}
 namespace=numflow-check
@@ -112,6 +114,26 @@ log "Kafka on 127.0.0.1:$kafka_port"
 bash "$here/kafka.sh" start --fresh --port "$kafka_port" --dir "$work/kafka" >&2
 brokers=127.0.0.1:$kafka_port
 
+# A loopback stand-in for the 8x8 numbers API, so ingest's snapshot poller runs (every 2 s).
+"$PY" - "$fake_8x8_port" "$root/providers/8x8/fixtures/numbers-api-response.json" 2>"$work/fake-8x8.log" <<'EOF' &
+import http.server, re, sys
+port, body = int(sys.argv[1]), open(sys.argv[2], "rb").read()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        ok = re.fullmatch(r"/api/v1/subaccounts/[^/]+/numbers", self.path) and \
+            self.headers.get("Authorization") == "Bearer check-key"
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body) if ok else 0))
+        self.end_headers()
+        if ok:
+            self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+EOF
+pids+=($!)
+
 log "numflow-transform (:$transform_metrics) and numflow-ingest (:$ingest_port, metrics :$ingest_metrics) from $build"
 "$transform_bin" --brokers "$brokers" --metrics-listen "127.0.0.1:$transform_metrics" \
   --group-id numflow-check --ringcentral-account check-account 2>"$work/transform.log" &
@@ -119,7 +141,8 @@ pids+=($!)
 # Zoom authenticated by signature (so refusals happen and are counted), the others explicitly not.
 "$ingest_bin" --brokers "$brokers" --listen "127.0.0.1:$ingest_port" --metrics-listen "127.0.0.1:$ingest_metrics" \
   --zoom-secret-token "$zoom_secret" --ringcentral-auth none --8x8-auth none --max-body-bytes 65536 \
-  --response-deadline-ms 1000 2>"$work/ingest.log" &
+  --response-deadline-ms 1000 --8x8-poll-subaccounts MySubAccount --8x8-api-key check-key \
+  --8x8-api-base "http://127.0.0.1:$fake_8x8_port" --8x8-poll-interval-seconds 2 2>"$work/ingest.log" &
 pids+=($!)
 wait_url "http://127.0.0.1:$ingest_port/readyz" 60 || die "ingest not ready (see $work/ingest.log)"
 wait_url "http://127.0.0.1:$transform_metrics/healthz" 30 || die "transform not serving (see $work/transform.log)"

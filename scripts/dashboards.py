@@ -35,7 +35,6 @@ COMING_SOON = {
     "numflow_transform_transaction_seconds",
     "numflow_transform_numbers_in_state",
     "numflow_transform_restore_seconds",
-    "numflow_ingest_poller_runs_total",
     "numflow_ingest_produce_seconds",
     "numflow_ingest_in_flight",
     "numflow_ingest_queue_depth",

@@ -40,18 +40,7 @@ Settings service_settings() {
 
 int run_service(const std::vector<std::string>& args) {
   Settings s = service_settings();
-  if (auto err = s.parse(args, Settings::process_environment())) {
-    std::cerr << "numflow-transform: " << *err << "\n";
-    return 2;
-  }
-  if (s.help_requested()) {
-    std::cout << s.help();
-    return 0;
-  }
-  if (!log::set_level(s.str("log-level"))) {
-    std::cerr << "numflow-transform: --log-level must be debug, info, warn or error\n";
-    return 2;
-  }
+  if (auto code = s.parse_command_line("numflow-transform", args)) return *code;
   std::unique_ptr<transform::Service> service;
   handle_stop_signals([&service](int sig) {
     log::info("stopping", {{"signal", sig}});

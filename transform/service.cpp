@@ -33,18 +33,6 @@ publish::Headers copy_headers(const rd_kafka_message_t* m) {
 
 std::string_view bytes(const void* p, std::size_t n) { return p ? std::string_view(static_cast<const char*>(p), n) : ""; }
 
-int partition_count(rd_kafka_t* rk, const std::string& topic) {
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  int n = 0;
-  if (rd_kafka_metadata(rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (md->topic_cnt == 1 && !md->topics[0].err) n = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-  }
-  rd_kafka_topic_destroy(t);
-  return n;
-}
-
 // A StateStore over a partition's store that remembers, per number, what it held before this
 // batch, so an aborted transaction's state changes can be undone.
 class UndoStore final : public StateStore {
@@ -314,7 +302,7 @@ bool Service::provision() {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   // The internal topics follow number-changes' partition count, whatever it is.
-  const int n = partition_count(admin_->handle().get(), options_.topics.number_changes);
+  const int n = publish::partition_count(admin_->handle().get(), options_.topics.number_changes);
   const int rf = options_.topic_specs.empty() ? -1 : options_.topic_specs.front().replication_factor;
   constexpr std::int64_t kWeek = 7LL * 24 * 3600 * 1000;
   for (;;) {
@@ -330,7 +318,7 @@ bool Service::provision() {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   for (const auto& t : {options_.fragments_topic, options_.state_topic}) {
-    const int c = partition_count(admin_->handle().get(), t);
+    const int c = publish::partition_count(admin_->handle().get(), t);
     if (c != n) {
       log::error("topic misconfigured: refusing to run",
                  {{"reason", t + " has " + std::to_string(c) + " partitions but " + options_.topics.number_changes +

@@ -13,6 +13,7 @@
 #include <map>
 #include <thread>
 
+#include "publish/topics.h"
 #include "tests/support/http_client.h"
 #include "tests/support/kafka_reader.h"
 #include "tests/support/process.h"
@@ -101,18 +102,6 @@ rd_kafka_t* make_client(rd_kafka_type_t type, const std::vector<std::pair<std::s
   return rk;
 }
 
-int partition_count(rd_kafka_t* rk, const std::string& topic) {
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  int n = 0;
-  if (rd_kafka_metadata(rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (md->topic_cnt == 1 && !md->topics[0].err) n = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-  }
-  rd_kafka_topic_destroy(t);
-  return n;
-}
-
 }  // namespace
 
 std::vector<KafkaRecord> read_topic(const std::string& brokers, const std::string& topic, std::size_t expected,
@@ -125,7 +114,7 @@ std::vector<KafkaRecord> read_topic(const std::string& brokers, const std::strin
   std::vector<KafkaRecord> out;
   const auto until = Clock::now() + timeout;
   int partitions = 0;
-  while (Clock::now() < until && (partitions = partition_count(rk, topic)) == 0)
+  while (Clock::now() < until && (partitions = publish::partition_count(rk, topic)) == 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
   for (int p = 0; p < partitions; ++p)

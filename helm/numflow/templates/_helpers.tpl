@@ -225,7 +225,7 @@ NUMFLOW_KAFKA_PROPERTY_{{ . | upper | replace "." "_" }}
    transform.config: the environment would silently win over them.
 ------------------------------------------------------------------------------------------ */}}
 {{- define "numflow.managedKeys" -}}
-{{- toJson (list "config" "brokers" "raw-topic" "number-changes-topic" "extension-changes-topic" "dead-letter-topic" "topic-partitions" "topic-replication-factor" "listen" "metrics-listen" "zoom-auth" "ringcentral-auth" "8x8-auth" "zoom-secret-token" "zoom-secret-token-file" "ringcentral-verification-token" "ringcentral-verification-token-file" "ringcentral-query-secret" "ringcentral-query-secret-file" "8x8-auth-header" "8x8-auth-header-file" "8x8-api-key" "8x8-api-key-file" "8x8-allow-cidr" "trusted-proxies" "ringcentral-account" "group-id") -}}
+{{- toJson (list "config" "brokers" "raw-topic" "number-changes-topic" "extension-changes-topic" "dead-letter-topic" "topic-partitions" "topic-replication-factor" "listen" "metrics-listen" "zoom-auth" "ringcentral-auth" "8x8-auth" "zoom-secret-token" "zoom-secret-token-file" "ringcentral-verification-token" "ringcentral-verification-token-file" "ringcentral-query-secret" "ringcentral-query-secret-file" "8x8-auth-header" "8x8-auth-header-file" "8x8-api-key" "8x8-api-key-file" "8x8-poll-subaccounts" "8x8-allow-cidr" "trusted-proxies" "ringcentral-account" "group-id") -}}
 {{- end -}}
 
 {{/* Structured values that become settings: [value path, setting name] per service. */}}
