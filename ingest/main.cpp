@@ -1,6 +1,7 @@
 // numflow-ingest: receives provider webhooks and writes each raw body durably to Kafka before
 // answering (contract §1).
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
 #include <atomic>
@@ -150,7 +151,26 @@ struct IngestMetrics {
         polls(prometheus::BuildCounter()
                   .Name("numflow_ingest_poller_runs_total")
                   .Help("8x8 numbers API snapshots attempted, by result")
-                  .Register(r)) {}
+                  .Register(r)),
+        produce(prometheus::BuildHistogram()
+                    .Name("numflow_ingest_produce_seconds")
+                    .Help("Time from handing a body to Kafka to its delivery report, by result")
+                    .Register(r)),
+        in_flight(prometheus::BuildGauge()
+                      .Name("numflow_ingest_in_flight")
+                      .Help("Webhook requests waiting for their delivery report")
+                      .Register(r)
+                      .Add({})),
+        queue_depth(prometheus::BuildGauge()
+                        .Name("numflow_ingest_queue_depth")
+                        .Help("Messages in the Kafka producer's queues")
+                        .Register(r)
+                        .Add({})) {}
+  void observe_produce(double seconds, bool ok) {
+    produce.Add({{"result", ok ? "persisted" : "failed"}},
+                prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})
+        .Observe(seconds);
+  }
   void observe_poll(const ingest::PollOutcome& o) {
     polls.Add({{"result", std::string(ingest::to_string(o.result))}}).Increment();
     if (o.result != ingest::PollResult::success)
@@ -177,6 +197,9 @@ struct IngestMetrics {
   prometheus::Family<prometheus::Counter>& bytes;
   prometheus::Family<prometheus::Counter>& refusals;
   prometheus::Family<prometheus::Counter>& polls;
+  prometheus::Family<prometheus::Histogram>& produce;
+  prometheus::Gauge& in_flight;
+  prometheus::Gauge& queue_depth;
 };
 
 }  // namespace
@@ -225,6 +248,7 @@ int main(int argc, char** argv) {
   auto specs = publish::topic_specs(s);
   po.topics = {specs.front()};  // ingest provisions only the raw topic it writes
   po.readiness_topic = io.raw_topic;
+  po.on_delivery = [&metrics](double seconds, bool ok) { metrics.observe_produce(seconds, ok); };
   std::unique_ptr<publish::KafkaProducer> producer;
   std::unique_ptr<ingest::IngestHandler> handler;
   try {
@@ -286,7 +310,11 @@ int main(int argc, char** argv) {
 
   {
     std::unique_lock lock(mu);
-    while (!stop && !producer->misconfigured()) cv.wait_for(lock, std::chrono::milliseconds(200));
+    while (!stop && !producer->misconfigured()) {
+      cv.wait_for(lock, std::chrono::milliseconds(200));
+      metrics.in_flight.Set(static_cast<double>(handler->in_flight()));
+      metrics.queue_depth.Set(static_cast<double>(producer->queue_depth()));
+    }
   }
   const bool misconfigured = producer->misconfigured();
   // Graceful stop: stop taking connections, let requests in flight get their answers, flush.

@@ -9,6 +9,7 @@ namespace {
 
 struct Pending {
   DeliveryCallback done;
+  std::chrono::steady_clock::time_point submitted = std::chrono::steady_clock::now();
 };
 
 }  // namespace
@@ -109,6 +110,9 @@ void KafkaProducer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void
   DeliveryResult r{Delivery::persisted, {}};
   if (msg->err) r = {Delivery::failed, rd_kafka_err2str(msg->err)};
   self->in_flight_.fetch_sub(1);
+  if (self->options_.on_delivery)
+    self->options_.on_delivery(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - pending->submitted).count(), !msg->err);
   pending->done(std::move(r));
   delete pending;
 }

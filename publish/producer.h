@@ -3,6 +3,7 @@
 // interface. Every submit() gets exactly one callback: from the delivery report, or at once when
 // the message cannot even be queued (Kafka unreachable, local queue full).
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -20,6 +21,8 @@ struct ProducerOptions {
   std::vector<TopicSpec> topics;        // provisioned at start (create missing, check policy)
   std::string readiness_topic;          // ready() needs this topic in the metadata
   int metadata_interval_ms = 1000;      // readiness probe period
+  // Called for every delivery report with the time since submit(); from the poll thread.
+  std::function<void(double seconds, bool persisted)> on_delivery;
 };
 
 class KafkaProducer final : public RawSink {
@@ -35,6 +38,8 @@ class KafkaProducer final : public RawSink {
   bool ready() const override { return ready_.load(std::memory_order_acquire); }
   std::size_t in_flight() const override { return in_flight_.load(std::memory_order_acquire); }
   bool flush(int timeout_ms) override;
+  // Messages in librdkafka's queues (waiting to be sent or acknowledged).
+  std::size_t queue_depth() const { return static_cast<std::size_t>(rd_kafka_outq_len(rk_.load().get())); }
 
   // Set when an existing topic has the wrong cleanup.policy (or similar): the service must stop.
   bool misconfigured() const { return misconfigured_.load(); }

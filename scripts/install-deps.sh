@@ -17,6 +17,7 @@ PACKAGES=(
   libyaml-cpp-dev            # --config FILE (YAML)
   maven openjdk-17-jre-headless  # fetch and run the local Kafka broker
   curl kafkacat              # demo/test tools (kcat)
+  prometheus                 # promtool (metrics lint, rule tests) and the dashboards check
 )
 
 missing=()

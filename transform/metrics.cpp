@@ -1,5 +1,7 @@
 #include "transform/metrics.h"
 
+#include <rapidjson/document.h>
+
 #include <string>
 
 namespace numflow::transform {
@@ -17,6 +19,19 @@ std::string bounded(std::string_view v) {
   return "other";
 }
 
+// Event kinds numflow knows; anything else (an unknown event's name is the sender's choice) is
+// "other", so a label never takes an unbounded value.
+std::string kind_label(std::string_view kind) {
+  static constexpr std::string_view kKinds[] = {
+      "VIRTUAL_NUMBER_UPDATE", "NUMBERS_API_SNAPSHOT", "number_management.peering_number_cnam_updated",
+      "number_management.peering_number_emergency_address_updated", "phone.peering_number_cnam_updated",
+      "phone.peering_number_emergency_address_updated", "endpoint.url_validation", "Created", "Updated", "Deleted",
+      "Update", "Delete", "SubscriptionRenewalReminder"};
+  for (auto k : kKinds)
+    if (k == kind) return std::string(kind);
+  return kind.empty() ? "unknown" : "other";
+}
+
 std::string_view verdict_name(Verdict v) {
   switch (v) {
     case Verdict::record: return "published";
@@ -31,8 +46,12 @@ std::string_view verdict_name(Verdict v) {
 Metrics::Metrics(prometheus::Registry& r)
     : events_(BuildCounter()
                   .Name("numflow_transform_events_total")
-                  .Help("Raw events normalized, by provider, outcome and dead-letter code")
+                  .Help("Raw events normalized, by provider, event kind, outcome and dead-letter code")
                   .Register(r)),
+      lag_(BuildGauge()
+               .Name("numflow_transform_consumer_lag")
+               .Help("Messages behind the end of each input partition (librdkafka statistics)")
+               .Register(r)),
       merges_(BuildCounter()
                   .Name("numflow_transform_number_updates_total")
                   .Help("Per-number updates merged into state, by result (published, unchanged, duplicate, stale)")
@@ -65,10 +84,28 @@ Metrics::Metrics(prometheus::Registry& r)
                   .Add({});
 }
 
-void Metrics::event(std::string_view provider, Outcome outcome, std::string_view error_code) {
-  events_.Add({{"provider", bounded(provider)}, {"outcome", std::string(to_string(outcome))},
+void Metrics::event(std::string_view provider, std::string_view kind, Outcome outcome, std::string_view error_code) {
+  events_.Add({{"provider", bounded(provider)}, {"kind", kind_label(kind)}, {"outcome", std::string(to_string(outcome))},
                {"code", std::string(error_code)}})
       .Increment();
+}
+
+void Metrics::consumer_stats(std::string_view json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("topics") || !d["topics"].IsObject()) return;
+  for (const auto& t : d["topics"].GetObject()) {
+    if (!t.value.IsObject() || !t.value.HasMember("partitions")) continue;
+    const std::string topic = t.name.GetString();
+    for (const auto& p : t.value["partitions"].GetObject()) {
+      const std::string partition = p.name.GetString();
+      if (partition == "-1" || !p.value.IsObject() || !p.value.HasMember("consumer_lag")) continue;
+      const auto& lag = p.value["consumer_lag"];
+      // -1: not consuming this partition (not assigned, or no position yet).
+      if (lag.IsInt64() && lag.GetInt64() >= 0)
+        lag_.Add({{"topic", topic}, {"partition", partition}}).Set(static_cast<double>(lag.GetInt64()));
+    }
+  }
 }
 
 void Metrics::merge(Verdict verdict) { merges_.Add({{"result", std::string(verdict_name(verdict))}}).Increment(); }

@@ -15,7 +15,9 @@ namespace numflow::transform {
 class Metrics {
  public:
   explicit Metrics(prometheus::Registry& registry);
-  void event(std::string_view provider, Outcome outcome, std::string_view error_code);
+  void event(std::string_view provider, std::string_view kind, Outcome outcome, std::string_view error_code);
+  // Consumer lag per partition from librdkafka's statistics JSON.
+  void consumer_stats(std::string_view json);
   void merge(Verdict verdict);
   void record(std::string_view topic);
   void event_lag(std::int64_t ms);
@@ -26,6 +28,7 @@ class Metrics {
 
  private:
   prometheus::Family<prometheus::Counter>& events_;
+  prometheus::Family<prometheus::Gauge>& lag_;
   prometheus::Family<prometheus::Counter>& merges_;
   prometheus::Family<prometheus::Counter>& records_;
   prometheus::Family<prometheus::Counter>& transactions_;

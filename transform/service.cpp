@@ -120,7 +120,7 @@ class Service::NormalizeHooks final : public StageHooks {
         metrics_.record(o_.topics.extension_changes);
       }
     }
-    metrics_.event(provider, n.outcome, first_code);
+    metrics_.event(provider, n.provider_event_type, n.outcome, first_code);
   }
 
  private:
@@ -266,7 +266,8 @@ Service::Service(ServiceOptions options, Metrics& metrics) : options_(std::move(
   normalize_hooks_ = std::make_unique<NormalizeHooks>(options_, metrics_, partitions_);
   merge_hooks_ = std::make_unique<MergeHooks>(options_, metrics_);
   auto txn = [this](const std::string& stage) {
-    return StageCounters{[this, stage](bool committed, double seconds) { metrics_.transaction(stage, committed, seconds); }};
+    return StageCounters{[this, stage](bool committed, double seconds) { metrics_.transaction(stage, committed, seconds); },
+                         [this](std::string_view json) { metrics_.consumer_stats(json); }};
   };
   normalize_ = std::make_unique<TxnStage>(
       StageOptions{"normalize", options_.kafka, options_.group_id, options_.topics.raw,

@@ -53,9 +53,11 @@ void TxnStage::make_consumer() {
       // kill -9) takes its partitions back at once instead of waiting out a rebalance.
       {"group.instance.id", options_.group_instance_id},
       {"session.timeout.ms", "10000"},
+      {"statistics.interval.ms", counters_.on_stats ? "5000" : "0"},
   };
   rd_kafka_conf_t* conf = publish::make_conf(consumer_defaults, options_.kafka);
   rd_kafka_conf_set_rebalance_cb(conf, &TxnStage::rebalance_cb);
+  rd_kafka_conf_set_stats_cb(conf, &TxnStage::stats_cb);
   rd_kafka_conf_set_opaque(conf, this);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -132,6 +134,12 @@ bool TxnStage::make_producer() {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return false;
+}
+
+int TxnStage::stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque) {
+  auto* self = static_cast<TxnStage*>(opaque);
+  if (self->counters_.on_stats) self->counters_.on_stats(std::string_view(json, len));
+  return 0;  // librdkafka frees the JSON
 }
 
 void TxnStage::rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,

@@ -57,6 +57,9 @@ struct StageOptions {
 
 struct StageCounters {
   std::function<void(bool committed, double seconds)> on_transaction;
+  // librdkafka's statistics JSON of the stage's consumer (consumer lag per partition), every
+  // statistics.interval.ms; called from a librdkafka thread.
+  std::function<void(std::string_view json)> on_stats;
 };
 
 class TxnStage {
@@ -76,6 +79,7 @@ class TxnStage {
   bool subscribe();
   void rebuild_consumer();
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  static int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque);
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   bool commit(Batch& batch);
   void abort_and_rewind(bool rebuild_producer);

@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <ctime>
 #include <random>
 #include <set>
@@ -94,6 +95,25 @@ TEST_F(Pipeline, SeedExamplesEndToEnd) {
     EXPECT_TRUE(posted_bodies.count(d.value.value_or(""))) << "dead letters carry the raw bytes unchanged";
   }
   EXPECT_EQ(codes, (std::multiset<std::string>{"invalid_json", "unknown_event", "unknown_event"}));
+
+  // Both services' metrics are valid Prometheus exposition (promtool check metrics) and count
+  // what just happened.
+  for (int port : {ingest_metrics_port_, transform_port_}) {
+    const std::string metrics = http_request(port, "GET", "/metrics").body;
+    EXPECT_NE(metrics.find("numflow_build_info"), std::string::npos);
+    const std::string file = "/tmp/numflow-test-metrics-" + std::to_string(port) + ".txt";
+    std::ofstream(file) << metrics;
+    const std::string cmd = "promtool check metrics < " + file + " > " + file + ".out 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << read_file(file + ".out") << "\n" << metrics;
+  }
+  const std::string tm = http_request(transform_port_, "GET", "/metrics").body;
+  EXPECT_NE(tm.find(R"(numflow_transform_events_total{code="invalid_json",kind="unknown",outcome="dead_lettered",provider="8x8"} 1)"),
+            std::string::npos) << tm;
+  EXPECT_NE(tm.find(R"(numflow_transform_records_total{topic=")" + topics_.numbers + R"("} 5)"), std::string::npos) << tm;
+  const std::string im = http_request(ingest_metrics_port_, "GET", "/metrics").body;
+  EXPECT_NE(im.find(R"(numflow_ingest_requests_total{outcome="accepted",provider="zoom",status="200"} 3)"),
+            std::string::npos) << im;
+  EXPECT_NE(im.find("numflow_ingest_produce_seconds_count{result=\"persisted\"} 7"), std::string::npos) << im;
 
   ingest->signal(SIGTERM);
   transform->signal(SIGTERM);

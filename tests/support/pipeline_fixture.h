@@ -50,8 +50,10 @@ class Pipeline : public ::testing::Test {
 
   std::unique_ptr<Process> start_ingest(std::vector<std::string> extra = {}, std::string brokers = "") {
     ingest_port_ = free_port();
+    ingest_metrics_port_ = free_port();
     auto args = concat({"--brokers", brokers.empty() ? brokers_ : brokers, "--listen",
-                        "127.0.0.1:" + std::to_string(ingest_port_), "--metrics-listen", "127.0.0.1:0",
+                        "127.0.0.1:" + std::to_string(ingest_port_), "--metrics-listen",
+                        "127.0.0.1:" + std::to_string(ingest_metrics_port_),
                         "--8x8-auth", "none", "--zoom-auth", "none", "--ringcentral-auth", "none"},
                        topics_.args());
     return std::make_unique<Process>(NUMFLOW_INGEST_BIN, concat(args, extra), log_path("ingest"));
@@ -77,7 +79,7 @@ class Pipeline : public ::testing::Test {
 
   std::string brokers_;
   Topics topics_;
-  int ingest_port_ = 0, transform_port_ = 0;
+  int ingest_port_ = 0, ingest_metrics_port_ = 0, transform_port_ = 0;
 };
 
 // Runs scripts/kafka.sh against the test broker (its port is the one in NUMFLOW_TEST_BROKERS).
