@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every numflow test on a fresh machine: installs what is missing, builds, starts a local
 # Kafka broker (KRaft, port 19092 so a demo on 9092 is left alone), runs the whole CTest suite
-# (unit + integration on the real broker), the contract check, then the same suite built with
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# (unit + integration + fault tests on the real broker), the contract check, the Helm chart and
+# dashboard checks, then the suite again built with AddressSanitizer + UndefinedBehaviorSanitizer.
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --fast     skip the sanitizer build
@@ -32,9 +32,9 @@ bash scripts/kafka.sh start --fresh --port "$port"
 trap 'bash "$root/scripts/kafka.sh" stop --port "$port" >/dev/null 2>&1 || true' EXIT
 
 run_suite() {
-  local dir=$1
+  local dir=$1; shift
   # --output-on-failure: a failing test shows its own log; integration tests run serially.
-  (cd "$dir" && ctest --output-on-failure --timeout 300 -j "$(nproc)")
+  (cd "$dir" && ctest --output-on-failure --timeout 400 -j "$(nproc)" "$@")
 }
 
 step "release build"
@@ -48,10 +48,16 @@ else
   echo "(../shared/contract-check.py not beside this checkout: skipped)"
 fi
 
+step "Helm chart, alerts and dashboards (helm lint/template, kubeconform, promtool)"
+bash scripts/check-helm.sh
+step "every dashboard panel against a real Prometheus scrape of the running pipeline"
+bash scripts/check-dashboards.sh build
+
 if [ "$fast" = 0 ]; then
   step "sanitizer build (ASan + UBSan)"
   bash scripts/build.sh asan
-  step "tests (ASan + UBSan)"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_suite build-asan
+  step "tests (ASan + UBSan; the long fault tests ran above)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-asan -LE faults
 fi
 step "all tests passed"
