@@ -16,7 +16,7 @@
 # services do not export yet, which are listed separately. Also requires every alert rule to
 # evaluate without error on the real series. Stops everything it started, whatever happens.
 #
-# Environment: NUMFLOW_CHECK_PORT (default: the first free of 39280, 39300, ... 39380): ports
+# Environment: NUMFLOW_CHECK_PORT (default: the first free of 23280, 23320, ... 26880): ports
 # PORT..PORT+4 for ingest, its metrics, transform metrics, Prometheus and the fake 8x8 API,
 # PORT+12 for Kafka (and PORT+1012 for its controller);
 # NUMFLOW_CHECK_LOAD_SECONDS (default 20).
@@ -30,13 +30,14 @@ build=${1:-$root/build}
 ingest_bin=$build/ingest/numflow-ingest
 transform_bin=$build/transform/numflow-transform
 
-# Ports: a base whose ports all bind now. Binding without SO_REUSEADDR (as the services do) also
-# fails while a previous run's connections linger in TIME_WAIT, so try a few bases.
+# Ports: a base whose ports all bind now (with SO_REUSEADDR, as the services and the broker bind,
+# so a previous run's connections lingering in TIME_WAIT do not count); try a few bases.
 bindable() {  # bindable PORT...: every port can be bound on 127.0.0.1 right now
   python3 -c '
 import socket, sys
 for p in sys.argv[1:]:
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", int(p)))
     except OSError:
@@ -51,8 +52,10 @@ if [[ -n ${NUMFLOW_CHECK_PORT:-} ]]; then
   # shellcheck disable=SC2046
   bindable $(ports_of "$base") || { echo "check-dashboards: a port of $(ports_of "$base") is in use" >&2; exit 1; }
 else
-  for base in 39280 39300 39320 39340 39360 39380 ""; do
-    [[ -n $base ]] || { echo "check-dashboards: no free ports in 39280-40392 (set NUMFLOW_CHECK_PORT)" >&2; exit 1; }
+  # Below the kernel's ephemeral range (32768+), so no client socket of a busy run can take a
+  # port between this check and the services binding it.
+  for base in $(seq 23280 40 26880) ""; do
+    [[ -n $base ]] || { echo "check-dashboards: no free ports in 23280-27892 (set NUMFLOW_CHECK_PORT)" >&2; exit 1; }
     # shellcheck disable=SC2046
     bindable $(ports_of "$base") && break
   done

@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <string>
 
 namespace numflow::transform {
@@ -99,11 +100,23 @@ void Metrics::consumer_stats(std::string_view json) {
     const std::string topic = t.name.GetString();
     for (const auto& p : t.value["partitions"].GetObject()) {
       const std::string partition = p.name.GetString();
-      if (partition == "-1" || !p.value.IsObject() || !p.value.HasMember("consumer_lag")) continue;
-      const auto& lag = p.value["consumer_lag"];
-      // -1: not consuming this partition (not assigned, or no position yet).
-      if (lag.IsInt64() && lag.GetInt64() >= 0)
-        lag_.Add({{"topic", topic}, {"partition", partition}}).Set(static_cast<double>(lag.GetInt64()));
+      if (partition == "-1" || !p.value.IsObject()) continue;
+      // Transactional offset commits do not update librdkafka's committed_offset, so its
+      // consumer_lag stays -1: measure from the last consumed position to the last stable offset
+      // (what a read_committed consumer can reach) instead.
+      const auto& v = p.value;
+      auto field = [&v](const char* name) {
+        return v.HasMember(name) && v[name].IsInt64() ? v[name].GetInt64() : std::int64_t{-1};
+      };
+      if (v.HasMember("fetch_state") && v["fetch_state"].IsString() &&
+          std::string_view(v["fetch_state"].GetString()) == "none")
+        continue;  // not assigned here
+      std::int64_t lag = -1;
+      if (field("app_offset") >= 0 && field("ls_offset") >= 0)
+        lag = std::max<std::int64_t>(0, field("ls_offset") - field("app_offset"));
+      else if (field("consumer_lag") >= 0)
+        lag = field("consumer_lag");
+      if (lag >= 0) lag_.Add({{"topic", topic}, {"partition", partition}}).Set(static_cast<double>(lag));
     }
   }
 }
