@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "providers/phone.h"
 #include "transform/core/codec.h"
 #include "transform/core/core.h"
 
@@ -69,6 +70,22 @@ BENCHMARK(BM_ZoomCnam)->Arg(1)->Arg(10)->Arg(1000);
 
 void BM_RingCentralNumber(benchmark::State& st) { run_process(st, "ringcentral", kRingCentral, 1); }
 BENCHMARK(BM_RingCentralNumber);
+
+// E.164 normalization alone: a number seen before (cached) and one never seen (libphonenumber).
+void BM_PhoneSeenBefore(benchmark::State& st) {
+  for (auto _ : st) benchmark::DoNotOptimize(phone::normalize("+14155550123"));
+}
+BENCHMARK(BM_PhoneSeenBefore);
+
+void BM_PhoneNeverSeen(benchmark::State& st) {
+  std::int64_t i = 0;
+  for (auto _ : st) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "+1%010lld", static_cast<long long>(2025550000 + (++i % 7000000000LL)));
+    benchmark::DoNotOptimize(phone::normalize(buf));
+  }
+}
+BENCHMARK(BM_PhoneNeverSeen);
 
 // Stage 1 only (parse + validate + normalize), the per-event cost the normalize stage pays.
 void BM_Normalize8x8Webhook1(benchmark::State& st) {

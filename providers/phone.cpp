@@ -4,6 +4,7 @@
 #include <phonenumbers/phonenumberutil.h>
 
 #include <cctype>
+#include <unordered_map>
 
 namespace numflow::phone {
 namespace {
@@ -54,7 +55,33 @@ bool is_e164(std::string_view s) {
   return true;
 }
 
+namespace {
+
+std::optional<Normalized> normalize_uncached(std::string_view text, std::string_view country);
+
+// libphonenumber is the core's most expensive step (its metadata regular expressions run for
+// every number), and a provider's inventory names the same numbers event after event: remember
+// recent answers, per thread, in a bounded map (cleared when full: no locks, bounded memory).
+constexpr std::size_t kCacheEntries = 1 << 16;
+
+}  // namespace
+
 std::optional<Normalized> normalize(std::string_view text, std::string_view country) {
+  thread_local std::unordered_map<std::string, std::optional<Normalized>> cache;
+  std::string key;
+  key.reserve(country.size() + 1 + text.size());
+  key.append(country).push_back('\0');
+  key.append(text);
+  if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  if (cache.size() >= kCacheEntries) cache.clear();
+  auto result = normalize_uncached(text, country);
+  cache.emplace(std::move(key), result);
+  return result;
+}
+
+namespace {
+
+std::optional<Normalized> normalize_uncached(std::string_view text, std::string_view country) {
   const auto stripped = strip(text);
   if (!stripped || stripped->empty() || *stripped == "+") return std::nullopt;
   const bool international = (*stripped)[0] == '+' || country.empty();
@@ -76,5 +103,7 @@ std::optional<Normalized> normalize(std::string_view text, std::string_view coun
   if (!is_e164(out.e164)) return std::nullopt;
   return out;
 }
+
+}  // namespace
 
 }  // namespace numflow::phone
