@@ -25,7 +25,8 @@ std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* p
 }  // namespace
 
 struct TxnStage::Batch {
-  std::map<std::int32_t, std::int64_t> next_offsets;  // input partition -> offset to commit
+  std::map<std::int32_t, std::int64_t> first_offsets;  // input partition -> where this batch began
+  std::map<std::int32_t, std::int64_t> next_offsets;   // input partition -> offset to commit
   std::size_t messages = 0;
   Clock::time_point started = Clock::now();
 };
@@ -200,6 +201,24 @@ bool TxnStage::produce(OutMessage&& m) {
   }
 }
 
+// Back to where the aborted batch began: everything before it is committed. (Asking the group
+// coordinator instead would also do on a real broker, but this needs no request and no
+// assumption about when transactional offsets become visible.)
+void TxnStage::rewind(const Batch& batch) {
+  if (batch.first_offsets.empty()) return;
+  rd_kafka_topic_partition_list_t* parts =
+      rd_kafka_topic_partition_list_new(static_cast<int>(batch.first_offsets.size()));
+  for (const auto& [p, off] : batch.first_offsets)
+    rd_kafka_topic_partition_list_add(parts, options_.input_topic.c_str(), p)->offset = off;
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_.get(), parts, 10000)) {
+    log::warn("seek failed: rewinding to the committed offsets", {{"stage", options_.name},
+                                                                  {"error", rd_kafka_error_string(e)}});
+    rd_kafka_error_destroy(e);
+    rewind_to_committed();
+  }
+  rd_kafka_topic_partition_list_destroy(parts);
+}
+
 void TxnStage::rewind_to_committed() {
   rd_kafka_topic_partition_list_t* parts = nullptr;
   if (rd_kafka_assignment(consumer_.get(), &parts) || !parts) return;
@@ -211,11 +230,11 @@ void TxnStage::rewind_to_committed() {
   rd_kafka_topic_partition_list_destroy(parts);
 }
 
-void TxnStage::abort_and_rewind(bool rebuild_producer) {
+void TxnStage::abort_and_rewind(bool rebuild_producer, const Batch& batch) {
   if (!rebuild_producer) Error e(rd_kafka_abort_transaction(producer_.get(), 30000));
   in_transaction_ = false;
   hooks_.on_abort();
-  rewind_to_committed();
+  rewind(batch);
   if (rebuild_producer) make_producer();
 }
 
@@ -243,7 +262,7 @@ bool TxnStage::commit(Batch& batch) {
   log::warn("transaction failed: aborting and rewinding",
             {{"stage", options_.name}, {"error", rd_kafka_error_string(e.get())}, {"fatal", fatal}});
   if (counters_.on_transaction) counters_.on_transaction(false, seconds);
-  abort_and_rewind(fatal);
+  abort_and_rewind(fatal, batch);
   return false;
 }
 
@@ -286,8 +305,9 @@ bool TxnStage::run() {
         Error e(rd_kafka_begin_transaction(producer_.get()));
         if (e) {
           log::warn("begin_transaction failed", {{"stage", options_.name}, {"error", rd_kafka_error_string(e.get())}});
+          batch.first_offsets.try_emplace(m->partition, m->offset);  // this message is redone too
           rd_kafka_message_destroy(m);
-          abort_and_rewind(true);
+          abort_and_rewind(true, batch);
           failed = true;
           break;
         }
@@ -295,6 +315,7 @@ bool TxnStage::run() {
       }
       out.clear();
       hooks_.process(m, out);
+      batch.first_offsets.try_emplace(m->partition, m->offset);
       batch.next_offsets[m->partition] = m->offset + 1;
       ++batch.messages;
       rd_kafka_message_destroy(m);
@@ -303,7 +324,7 @@ bool TxnStage::run() {
       if (failed) break;
     }
     if (failed) {
-      if (in_transaction_) abort_and_rewind(false);
+      if (in_transaction_) abort_and_rewind(false, batch);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }

@@ -82,7 +82,8 @@ class TxnStage {
   static int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque);
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   bool commit(Batch& batch);
-  void abort_and_rewind(bool rebuild_producer);
+  void abort_and_rewind(bool rebuild_producer, const Batch& batch);
+  void rewind(const Batch& batch);
   void rewind_to_committed();
   bool produce(OutMessage&& m);
 

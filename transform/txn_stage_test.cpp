@@ -1,6 +1,9 @@
 // TxnStage against librdkafka's mock cluster, with faults injected into produce, transaction and
-// offset requests and a broker going down: every input message must come out exactly once
-// (read_committed), whatever is retried, aborted or rebuilt on the way.
+// offset requests and a broker going down: every input message must come out (read_committed),
+// whatever is retried, aborted or rebuilt on the way, and exactly once when no transaction had
+// to be aborted. The mock cluster writes no transaction markers, so records of an aborted
+// transaction stay visible there: exactly-once across aborts is checked on the real broker
+// (tests/integration/fault_test.cpp), here only that an abort redoes its batch and loses nothing.
 #include "transform/txn_stage.h"
 
 #include <gtest/gtest.h>
@@ -58,14 +61,16 @@ class MockCluster : public ::testing::Test {
     publish::KafkaHandle p(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
     for (int i = 0; i < n; ++i) {
       const std::string key = "k" + std::to_string(i);
-      rd_kafka_vu_t vu[3];
+      rd_kafka_vu_t vu[4];
       vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
       vu[0].u.cstr = "in";
       vu[1].vtype = RD_KAFKA_VTYPE_KEY;
       vu[1].u.mem = {const_cast<char*>(key.data()), key.size()};
       vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
       vu[2].u.mem = {const_cast<char*>(key.data()), key.size()};
-      if (rd_kafka_error_t* e = rd_kafka_produceva(p.get(), vu, 3)) rd_kafka_error_destroy(e);
+      vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+      vu[3].u.i = RD_KAFKA_MSG_F_COPY;  // `key` dies with this iteration
+      if (rd_kafka_error_t* e = rd_kafka_produceva(p.get(), vu, 4)) rd_kafka_error_destroy(e);
     }
     ASSERT_EQ(rd_kafka_flush(p.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
@@ -122,9 +127,12 @@ class MockCluster : public ::testing::Test {
     return out;
   }
 
-  static void expect_exactly_once(const std::multiset<std::string>& out, int n) {
-    EXPECT_EQ(out.size(), static_cast<std::size_t>(n)) << "outputs committed more or less than once";
-    for (int i = 0; i < n; ++i) EXPECT_EQ(out.count("k" + std::to_string(i)), 1u) << "k" << i;
+  void expect_exactly_once(const std::multiset<std::string>& out, int n) const {
+    for (int i = 0; i < n; ++i) EXPECT_GE(out.count("k" + std::to_string(i)), 1u) << "lost: k" << i;
+    if (aborts_ == 0) {
+      EXPECT_EQ(out.size(), static_cast<std::size_t>(n)) << "outputs committed more than once";
+      for (int i = 0; i < n; ++i) EXPECT_EQ(out.count("k" + std::to_string(i)), 1u) << "k" << i;
+    }
   }
 
   publish::KafkaHandle host_;
@@ -150,10 +158,11 @@ TEST_F(MockCluster, RetriableProduceErrors) {
 TEST_F(MockCluster, ProduceFailureAbortsRewindsAndRedoes) {
   produce_inputs(300);
   // A message that fails for good makes the transaction abortable: the stage must abort, undo,
-  // rewind to the committed offsets and redo the batch.
+  // rewind to where the batch began and redo it.
   rd_kafka_mock_push_request_errors(mc_, kProduce, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
-  expect_exactly_once(run_stage(300, [] {}), 300);
+  const auto out = run_stage(300, [] {});
   EXPECT_GE(aborts_, 1);
+  expect_exactly_once(out, 300);
 }
 
 TEST_F(MockCluster, TransactionAndOffsetRequestErrors) {
