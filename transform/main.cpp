@@ -1,6 +1,7 @@
 // numflow-transform: the consumer-group service, and its offline `normalize` command.
 #include <unistd.h>
 
+#include <atomic>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -42,9 +43,14 @@ int run_service(const std::vector<std::string>& args) {
   Settings s = service_settings();
   if (auto code = s.parse_command_line("numflow-transform", args)) return *code;
   std::unique_ptr<transform::Service> service;
-  handle_stop_signals([&service](int sig) {
+  // A signal can come while the service is still being built: remember it, and stop the service
+  // as soon as it exists (otherwise that first SIGTERM would be lost).
+  std::atomic<bool> stop_requested{false};
+  std::atomic<transform::Service*> running{nullptr};
+  handle_stop_signals([&](int sig) {
     log::info("stopping", {{"signal", sig}});
-    if (service) service->stop();
+    stop_requested.store(true);
+    if (auto* svc = running.load()) svc->stop();
   });
 
   auto registry = std::make_shared<prometheus::Registry>();
@@ -74,6 +80,8 @@ int run_service(const std::vector<std::string>& args) {
     log::error("cannot start", {{"reason", e.what()}});
     return 2;
   }
+  running.store(service.get());
+  if (stop_requested.load()) service->stop();
 
   http::ServerOptions ho;
   ho.listen = s.str("metrics-listen");
@@ -87,6 +95,7 @@ int run_service(const std::vector<std::string>& args) {
   log::info("numflow-transform started", {{"metrics_listen", ho.listen}, {"brokers", s.str("brokers")}});
   const bool ok = service->run();
   admin.stop();
+  running.store(nullptr);
   service.reset();
   log::info("numflow-transform stopped", {{"clean", ok}});
   return ok ? 0 : 3;

@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# numflow versus Benthos v4.13.0, same jobs, same local broker, one run. Results: docs/PERFORMANCE.md.
+#
+#   bench/compare.sh            # ~4-5 minutes (plus a one-time Benthos build); prints every figure and the ratio table
+#
+# Phases (each bounded in time):
+#   install   wrk (Debian), Benthos v4.13.0 (go, cached), the fixed-rate sender (bench/e2e, go)
+#   broker    scripts/kafka.sh on 127.0.0.1:$PORT_BASE+92, topics with $PARTITIONS partitions
+#   ingest    wrk keep-alive, $CONNS connections, $SECONDS_LOAD s, signed provider fixtures mixed
+#             (bench/gen.py wrk): numflow-ingest, then Benthos http_server -> kafka_franz
+#   transform drain $RAW_EVENTS pre-filled 8x8 events (bench/gen.py raw) until every record is
+#             published: numflow-transform (exactly-once, default batches), the same with large
+#             batches (fewer transactions: the at-least-once approximation), two instances, and
+#             Benthos kafka_franz -> json_schema -> mapping -> unarchive -> kafka_franz
+#   e2e       ingest + transform, fixed rate (bench/e2e), POST -> record readable read_committed
+#   memory    ingest RSS with $MANY_CONNS keep-alive connections posting at once
+# CPU is utime+stime from /proc/PID/stat of each service over its phase.
+#
+# Environment: PORT_BASE (44000: broker 44092, controller 44093, services the first free ports
+# from 44180 up),
+# SECONDS_LOAD (20), CONNS (64), RAW_EVENTS (200000), NUMBERS (20000), PARTITIONS (4),
+# E2E_RATES ("1000 5000"), E2E_SECONDS (20), MANY_CONNS (10000), INGEST_IO_THREADS (1),
+# NUMFLOW_BENCH_CACHE (~/.cache/numflow-bench), BENCH_OUT (/tmp/numflow-bench-results.txt),
+# NUMFLOW_BUILD (build).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+BUILD=${NUMFLOW_BUILD:-$ROOT/build}
+CACHE=${NUMFLOW_BENCH_CACHE:-$HOME/.cache/numflow-bench}
+PORT_BASE=${PORT_BASE:-44000}
+SECONDS_LOAD=${SECONDS_LOAD:-20}
+CONNS=${CONNS:-64}
+RAW_EVENTS=${RAW_EVENTS:-200000}
+NUMBERS=${NUMBERS:-20000}
+PARTITIONS=${PARTITIONS:-4}
+E2E_RATES=${E2E_RATES:-"1000 5000"}
+E2E_SECONDS=${E2E_SECONDS:-20}
+MANY_CONNS=${MANY_CONNS:-10000}
+INGEST_IO_THREADS=${INGEST_IO_THREADS:-1}
+OUT=${BENCH_OUT:-/tmp/numflow-bench-results.txt}
+BENTHOS_VERSION=v4.13.0
+
+KPORT=$((PORT_BASE + 92)); KCTL=$((PORT_BASE + 93)); B=127.0.0.1:$KPORT
+ZOOM_SECRET=bench-zoom-secret RC_TOKEN=bench-rc-token AUTH_8X8="Bearer bench-8x8"
+INGEST=$BUILD/ingest/numflow-ingest TRANSFORM=$BUILD/transform/numflow-transform
+WORK=$(mktemp -d /tmp/numflow-bench.XXXXXX)
+RUN=r$(date +%s)           # prefix of this run's topics and groups
+HZ=$(getconf CLK_TCK)
+
+log() { echo "[$(date +%T)] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+res() { echo "$*" | tee -a "$OUT"; }
+
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  bash "$ROOT/scripts/kafka.sh" stop --port "$KPORT" >/dev/null 2>&1 || true
+  log "stopped everything; logs in $WORK"
+}
+trap cleanup EXIT
+stop_pid() {  # SIGTERM, up to 20 s for a graceful stop, then SIGKILL
+  local i
+  kill "$1" 2>/dev/null || return 0
+  for i in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+  kill -0 "$1" 2>/dev/null && { log "pid $1 ($(cat "/proc/$1/comm" 2>/dev/null)) still running 20 s after SIGTERM: SIGKILL"; kill -9 "$1" 2>/dev/null || true; }
+  wait "$1" 2>/dev/null || true
+}
+
+ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
+# metric URL REGEX: sum of the samples whose line matches REGEX
+metric() { { curl -sf "$1" 2>/dev/null || true; } | awk -v re="$2" '$0 !~ /^#/ && $0 ~ re {s += $NF} END {printf "%.0f\n", s}'; }
+metricf() { { curl -sf "$1" 2>/dev/null || true; } | awk -v re="$2" '$0 !~ /^#/ && $0 ~ re {s += $NF} END {printf "%.6f\n", s}'; }
+# wait_url URL [PID]: until URL answers 2xx; fails when PID exits first or after 60 s
+wait_url() {
+  local i
+  for i in $(seq 1 120); do
+    curl -sf -o /dev/null "$1" && return 0
+    [[ -n ${2:-} ]] && ! kill -0 "$2" 2>/dev/null && return 1
+    sleep 0.5
+  done
+  return 1
+}
+# pick_port BASE: the first port from BASE up that no socket on this machine uses locally.
+# 44000-44999 lies inside Linux's ephemeral range (32768-60999), so outgoing connections (the
+# broker's, Benthos's, CI's) can hold one of these ports at any moment: check, and retry starts.
+pick_port() {
+  local p=$1 used
+  used=$(ss -Htan | awk '{n = split($4, a, ":"); print a[n]}' | sort -u)
+  while grep -qx "$p" <<<"$used" || (( p >= PORT_BASE + 1000 )); do
+    p=$((p + 1)); (( p >= PORT_BASE + 1000 )) && p=$((PORT_BASE + 100))
+  done
+  echo "$p"
+}
+now() { date +%s.%N; }
+fdiv() { awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN {if (b == 0) print "n/a"; else printf f "\n", a / b}'; }
+
+# ------------------------------------------------------------------------------------ install
+install() {
+  mkdir -p "$CACHE/bin"
+  if ! command -v wrk >/dev/null; then
+    log "installing wrk (Debian)"
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+  fi
+  BENTHOS=$CACHE/bin/benthos
+  if ! "$BENTHOS" --version 2>/dev/null | grep -q "${BENTHOS_VERSION#v}"; then
+    log "building Benthos $BENTHOS_VERSION into $CACHE/bin (once, several minutes)"
+    # `go install ...@v4.13.0` is the documented way; where the module proxy refuses the
+    # deprecation lookup (403 on @v/list), build the same downloaded module from its own go.mod.
+    if ! GOBIN=$CACHE/bin go install "github.com/benthosdev/benthos/v4/cmd/benthos@$BENTHOS_VERSION" 2>"$WORK/benthos-install.log"; then
+      local dir
+      dir=$(go mod download -json "github.com/benthosdev/benthos/v4@$BENTHOS_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+      (cd "$dir" && GOBIN=$CACHE/bin GOFLAGS="-mod=mod -buildvcs=false" \
+         go install -ldflags "-X github.com/benthosdev/benthos/v4/internal/cli.Version=${BENTHOS_VERSION#v}" ./cmd/benthos) \
+        >>"$WORK/benthos-install.log" 2>&1 || die "Benthos build failed: $WORK/benthos-install.log"
+    fi
+  fi
+  E2E=$CACHE/bin/numflow-e2e
+  if [[ ! -x $E2E || $HERE/e2e/main.go -nt $E2E ]]; then
+    (cd "$HERE/e2e" && go build -o "$E2E" .) || die "bench/e2e build failed"
+  fi
+  [[ -x $INGEST && -x $TRANSFORM ]] || die "missing $INGEST or $TRANSFORM: cmake --build build --target numflow-ingest numflow-transform"
+  command -v kcat >/dev/null || die "kcat is needed (scripts/install-deps.sh)"
+}
+
+# ------------------------------------------------------------------------------------ broker
+create_topic() {  # name [compact]
+  local cfg=()
+  [[ ${2:-} == compact ]] && cfg=(--config cleanup.policy=compact)
+  bash "$ROOT/scripts/kafka.sh" --port "$KPORT" tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$B" \
+    --create --if-not-exists --topic "$1" --partitions "$PARTITIONS" --replication-factor 1 "${cfg[@]}" >/dev/null
+}
+
+start_ingest() {  # raw-topic; sets INGEST_PID P_INGEST P_INGEST_M
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    P_INGEST=$(pick_port $((PORT_BASE + 80 + attempt * 100))); P_INGEST_M=$(pick_port $((PORT_BASE + 90 + attempt * 100)))
+    "$INGEST" --brokers "$B" --listen "127.0.0.1:$P_INGEST" --metrics-listen "127.0.0.1:$P_INGEST_M" \
+      --raw-topic "$1" --topic-partitions "$PARTITIONS" --io-threads "$INGEST_IO_THREADS" --max-connections $((MANY_CONNS + 2000)) \
+      --zoom-secret-token "$ZOOM_SECRET" --ringcentral-verification-token "$RC_TOKEN" --8x8-auth-header "$AUTH_8X8" \
+      --log-level warn 2>>"$WORK/ingest.log" &
+    INGEST_PID=$!; PIDS+=("$INGEST_PID")
+    wait_url "http://127.0.0.1:$P_INGEST_M/readyz" "$INGEST_PID" && return 0
+    stop_pid "$INGEST_PID"; log "numflow-ingest did not start (attempt $attempt), see $WORK/ingest.log"
+  done
+  die "numflow-ingest did not start"
+}
+
+start_benthos() {  # config-name metrics-port-var [env...]; sets BENTHOS_PID and the port variable
+  local cfg=$1 var=$2 attempt port; shift 2
+  for attempt in 1 2 3 4 5; do
+    port=$(pick_port $((PORT_BASE + 82 + attempt * 100)))
+    env "$@" BENTHOS_HTTP="127.0.0.1:$port" BROKERS="$B" "$BENTHOS" -c "$HERE/benthos/$cfg.yaml" >>"$WORK/benthos-$cfg.log" 2>&1 &
+    BENTHOS_PID=$!; PIDS+=("$BENTHOS_PID")
+    if wait_url "http://127.0.0.1:$port/ready" "$BENTHOS_PID" && sleep 1 && kill -0 "$BENTHOS_PID" 2>/dev/null; then
+      printf -v "$var" %s "$port"; return 0
+    fi
+    stop_pid "$BENTHOS_PID"; log "Benthos $cfg did not start (attempt $attempt), see $WORK/benthos-$cfg.log"
+  done
+  die "Benthos $cfg did not start"
+}
+
+start_transform() {  # name instance-id raw-topic [extra flags...]; sets TRANSFORM_PID TR_PORT
+  local name=$1 id=$2 port raw=$3 attempt; shift 3
+  for attempt in 1 2 3 4 5; do
+  port=$(pick_port $((PORT_BASE + 91 + attempt * 100 + ( $([[ $id == b ]] && echo 3 || echo 0) ))))
+  "$TRANSFORM" --brokers "$B" --metrics-listen "127.0.0.1:$port" --instance-id "$id" --group-id "$name" \
+    --raw-topic "$raw" --number-changes-topic "$name.number-changes" --extension-changes-topic "$name.extension-changes" \
+    --dead-letter-topic "$name.dead-letter" --fragments-topic "$name.fragments" --state-topic "$name.state" \
+    --topic-partitions "$PARTITIONS" --log-level warn "$@" 2>>"$WORK/transform-$id.log" &
+  TRANSFORM_PID=$!; PIDS+=("$TRANSFORM_PID"); TR_PORT=$port
+  # /healthz answers as soon as the metrics server listens (readiness waits for the group)
+  wait_url "http://127.0.0.1:$port/healthz" "$TRANSFORM_PID" && return 0
+  stop_pid "$TRANSFORM_PID"; log "numflow-transform did not start (attempt $attempt), see $WORK/transform-$id.log"
+  done
+  die "numflow-transform did not start"
+}
+
+count_committed() {  # topic -> records readable read_committed
+  timeout 120 kcat -C -b "$B" -t "$1" -X isolation.level=read_committed -e -q -f 'x\n' 2>/dev/null | wc -l
+}
+
+# wrk_run NAME URL PID -> sets RPS P50 P99 CPU_US (per request) NON2XX
+wrk_run() {
+  local name=$1 url=$2 pid=$3 t0 t1 out
+  wrk -t1 -c"$CONNS" -d3s -s "$WORK/mix.lua" "$url" >/dev/null 2>&1 || true     # warm-up: connections, topic metadata
+  t0=$(ticks "$pid")
+  out=$(wrk -t1 -c"$CONNS" -d"${SECONDS_LOAD}s" --latency -s "$WORK/mix.lua" "$url")
+  t1=$(ticks "$pid")
+  echo "$out" >"$WORK/wrk-$name.txt"
+  RPS=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
+  local reqs; reqs=$(awk '/requests in/{print $1}' <<<"$out")
+  P50=$(awk '$1=="50%"{print $2}' <<<"$out"); P99=$(awk '$1=="99%"{print $2}' <<<"$out")
+  NON2XX=$(awk -F= '/^non2xx_or_errors/{print $2}' <<<"$out")
+  CPU_US=$(fdiv "$(( (t1 - t0) * 1000000 / HZ ))" "$reqs" "%.1f")
+  res "$name: ${RPS} req/s, p50 $P50, p99 $P99, requests $reqs, non-2xx/errors $NON2XX, CPU $CPU_US µs/request ($(fdiv $((t1 - t0)) $HZ) s)"
+}
+
+ms() {  # wrk latency (e.g. 1.23ms, 850.00us, 1.2s) -> ms
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f\n", n }'
+}
+
+# drain NAME URL REGEX PIDS... : wait until the counter REGEX at URL reaches RAW_EVENTS;
+# sets RATE (events/s from the first published record to the last) WALL and CPU_US per event
+drain() {
+  local name=$1 url=$2 re=$3; shift 3
+  local pids=("$@") t_start t_first="" t_end c0=0 p n=0 deadline
+  for p in "${pids[@]}"; do c0=$((c0 + $(ticks "$p"))); done
+  t_start=$(now); deadline=$(( $(date +%s) + 240 ))
+  while :; do
+    n=0
+    for u in $url; do n=$(( n + $(metric "$u" "$re") )); done
+    [[ -z $t_first && $n -gt 0 ]] && t_first=$(now)
+    (( n >= RAW_EVENTS )) && break
+    (( $(date +%s) > deadline )) && { log "$name: timeout at $n records"; break; }
+    sleep 0.2
+  done
+  t_end=$(now)
+  local c1=0; for p in "${pids[@]}"; do c1=$((c1 + $(ticks "$p"))); done
+  RATE=$(awk -v n="$n" -v a="${t_first:-$t_start}" -v b="$t_end" 'BEGIN {printf "%.0f\n", n / (b - a)}')
+  WALL=$(awk -v a="$t_start" -v b="$t_end" 'BEGIN {printf "%.1f\n", b - a}')
+  CPU_US=$(fdiv "$(( (c1 - c0) * 1000000 / HZ ))" "$n" "%.1f")
+  res "$name: $n records, $RATE events/s (first to last record), ${WALL}s from start, CPU $CPU_US µs/event ($(fdiv $((c1 - c0)) $HZ) s)"
+}
+
+# ====================================================================================== main
+: >"$OUT"
+install
+log "work dir $WORK, results $OUT"
+res "# numflow vs Benthos $BENTHOS_VERSION — $(date -u +%FT%TZ), $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+res "# $(uname -r); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); $($BENTHOS --version 2>/dev/null | head -1); numflow $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
+res "# connections $CONNS, load $SECONDS_LOAD s per phase, raw events $RAW_EVENTS over $NUMBERS numbers, $PARTITIONS partitions"
+
+log "starting the broker on $B"
+bash "$ROOT/scripts/kafka.sh" stop --port "$KPORT" >/dev/null 2>&1 || true    # a broker left over by an earlier run
+bash "$ROOT/scripts/kafka.sh" start --port "$KPORT" --controller-port "$KCTL" --fresh --set num.partitions="$PARTITIONS" >/dev/null
+KAFKA_PID=$(cat "/tmp/numflow-kafka-$KPORT/kafka.pid" 2>/dev/null || true)
+create_topic "$RUN.bench.raw"; create_topic "$RUN.benthos.webhooks.raw"; create_topic "$RUN.benthos.number-changes"
+python3 "$HERE/gen.py" wrk "$WORK/mix.lua" "$ZOOM_SECRET" "$RC_TOKEN" "$AUTH_8X8"
+
+# ---------------------------------------------------------------- (c) ingest vs Benthos ingest
+log "ingest: numflow-ingest"
+start_ingest "$RUN.webhooks.raw"
+k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
+wrk_run "numflow-ingest" "http://127.0.0.1:$P_INGEST" "$INGEST_PID"
+[[ -n ${KAFKA_PID:-} ]] && res "  broker CPU during numflow-ingest's phase: $(fdiv $(( $(ticks "$KAFKA_PID") - k0 )) $HZ) s"
+N_RPS=$RPS N_P50=$(ms "$P50") N_P99=$(ms "$P99") N_ICPU=$CPU_US
+N_IRSS=$(rss_kb "$INGEST_PID")
+stop_pid "$INGEST_PID"
+
+log "ingest: Benthos http_server -> kafka_franz"
+for attempt in 1 2 3 4 5; do
+  P_BIN=$(pick_port $((PORT_BASE + 81 + attempt * 100)))
+  start_benthos ingest P_BIN_M BENTHOS_LISTEN="127.0.0.1:$P_BIN" BENTHOS_RAW_TOPIC="$RUN.benthos.webhooks.raw"
+  BIN_PID=$BENTHOS_PID
+  ss -Hltn "sport = :$P_BIN" | grep -q . && break      # its http_server input is listening
+  stop_pid "$BIN_PID"; (( attempt == 5 )) && die "Benthos ingest could not listen"
+done
+k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
+wrk_run "benthos-ingest" "http://127.0.0.1:$P_BIN" "$BIN_PID"
+[[ -n ${KAFKA_PID:-} ]] && res "  broker CPU during Benthos's phase: $(fdiv $(( $(ticks "$KAFKA_PID") - k0 )) $HZ) s"
+B_RPS=$RPS B_P50=$(ms "$P50") B_P99=$(ms "$P99") B_ICPU=$CPU_US
+stop_pid "$BIN_PID"
+
+# ---------------------------------------------------------------- (d) transform vs Benthos pipeline
+log "transform: pre-filling $RUN.bench.raw with $RAW_EVENTS events"
+python3 "$HERE/gen.py" raw "$WORK/raw.txt" "$RAW_EVENTS" "$NUMBERS"
+kcat -P -b "$B" -t "$RUN.bench.raw" -K $'\t' -z lz4 -H numflow-provider=8x8 -H content-type=application/json \
+  -H numflow-auth=header -H numflow-received-at=2023-11-14T22:13:20.000Z -l "$WORK/raw.txt" 2>&1 | head -5
+res "raw topic: $RAW_EVENTS events, $(awk -F'\t' '{s += length($2)} END {printf "%.0f", s / NR}' "$WORK/raw.txt") B per body on average"
+NC_RE='^numflow_transform_records_total.*number-changes"'
+
+log "transform: numflow-transform, exactly-once, default batches (1000 messages / 100 ms)"
+start_transform "$RUN.eos" a "$RUN.bench.raw"; P_TR_M=$TR_PORT
+drain "numflow-transform (EOS, batches 1000/100ms)" "http://127.0.0.1:$P_TR_M/metrics" "$NC_RE" "$TRANSFORM_PID"
+N_TRATE=$RATE N_TCPU=$CPU_US
+TXN_SUM=$(metricf "http://127.0.0.1:$P_TR_M/metrics" '^numflow_transform_transaction_seconds_sum')
+TXN_N=$(metric "http://127.0.0.1:$P_TR_M/metrics" '^numflow_transform_transaction_seconds_count')
+res "  transactions committed (both stages): $TXN_N, commit time total ${TXN_SUM}s, mean $(fdiv "$TXN_SUM" "$TXN_N" "%.4f")s; RSS $(( $(rss_kb "$TRANSFORM_PID") / 1024 )) MiB"
+stop_pid "$TRANSFORM_PID"
+res "  number-changes readable read_committed: $(count_committed "$RUN.eos.number-changes")"
+
+log "transform: large batches (the at-least-once approximation)"
+start_transform "$RUN.big" a "$RUN.bench.raw" --batch-max-messages 100000 --batch-max-ms 3000
+P_TR_M=$TR_PORT
+drain "numflow-transform (EOS, batches 100000/3000ms)" "http://127.0.0.1:$P_TR_M/metrics" "$NC_RE" "$TRANSFORM_PID"
+N_TRATE_BIG=$RATE
+TXN_N2=$(metric "http://127.0.0.1:$P_TR_M/metrics" '^numflow_transform_transaction_seconds_count')
+res "  transactions committed (both stages): $TXN_N2"
+stop_pid "$TRANSFORM_PID"
+
+log "transform: Benthos kafka_franz -> json_schema -> mapping -> unarchive -> kafka_franz"
+start_benthos transform P_BTR_M BENTHOS_IN_TOPIC="$RUN.bench.raw" BENTHOS_GROUP="$RUN.benthos" \
+  BENTHOS_OUT_TOPIC="$RUN.benthos.number-changes" SCHEMA_DIR="$ROOT/schemas"
+BTR_PID=$BENTHOS_PID
+drain "benthos-transform" "http://127.0.0.1:$P_BTR_M/metrics" '^output_sent' "$BTR_PID"
+B_TRATE=$RATE B_TCPU=$CPU_US
+stop_pid "$BTR_PID"
+res "  benthos.number-changes records: $(count_committed "$RUN.benthos.number-changes")"
+
+log "transform: two numflow-transform instances (scale)"
+start_transform "$RUN.two" a "$RUN.bench.raw"; T1=$TRANSFORM_PID P_TR_M=$TR_PORT
+start_transform "$RUN.two" b "$RUN.bench.raw"; T2=$TRANSFORM_PID P_TR2_M=$TR_PORT
+drain "numflow-transform x2 instances" "http://127.0.0.1:$P_TR_M/metrics http://127.0.0.1:$P_TR2_M/metrics" "$NC_RE" "$T1" "$T2"
+N_TRATE2=$RATE
+stop_pid "$T1"; stop_pid "$T2"
+
+# ---------------------------------------------------------------- (g) end to end at a fixed rate
+log "e2e: ingest + transform at fixed rates"
+start_ingest "$RUN.e2e.raw"
+start_transform "$RUN.e2e" a "$RUN.e2e.raw"; P_TR_M=$TR_PORT
+wait_url "http://127.0.0.1:$P_TR_M/readyz" "$TRANSFORM_PID" || die "numflow-transform not ready"
+for _ in $(seq 1 60); do
+  kcat -L -b "$B" -t "$RUN.e2e.number-changes" 2>/dev/null | grep -q "partition 0" && break; sleep 0.5
+done
+E2E_RES=()
+prefix=2
+for rate in $E2E_RATES; do
+  # kcat's pid in $! (its output goes through the time stamper, which ends when kcat does)
+  kcat -C -b "$B" -t "$RUN.e2e.number-changes" -o end -u -q -X isolation.level=read_committed \
+    -X fetch.wait.max.ms=5 -f '%k\n' 2>/dev/null > >(python3 "$HERE/gen.py" stamp >"$WORK/recv-$rate.txt") &
+  KC_PID=$!; PIDS+=("$KC_PID")
+  sleep 4
+  i0=$(ticks "$INGEST_PID"); t0=$(ticks "$TRANSFORM_PID")
+  sent=$("$E2E" -url "http://127.0.0.1:$P_INGEST/webhooks/8x8" -auth "$AUTH_8X8" -rate "$rate" \
+           -duration "${E2E_SECONDS}s" -prefix "$prefix" -out "$WORK/sent-$rate.txt")
+  i1=$(ticks "$INGEST_PID"); t1=$(ticks "$TRANSFORM_PID")
+  sleep 5
+  stop_pid "$KC_PID"; sleep 0.5
+  st=$(python3 "$HERE/gen.py" stats "$WORK/sent-$rate.txt" "$WORK/recv-$rate.txt")
+  n=$(awk '{print $1}' <<<"$sent" | cut -d= -f2)
+  res "e2e at $rate/s: $sent; latency ms $st; CPU per webhook: ingest $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, transform $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs"
+  E2E_RES+=("$rate $(sed -E 's/.*p50=([^ ]+) p99=([^ ]+).*/\1 \2/' <<<"$st")")
+  prefix=$((prefix + 1))
+done
+stop_pid "$TRANSFORM_PID"
+
+# ---------------------------------------------------------------- (5) ingest memory, many connections
+log "memory: numflow-ingest with $MANY_CONNS keep-alive connections"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; (( $(ulimit -n) > MANY_CONNS + 100 )) || log "file limit $(ulimit -n) is below $MANY_CONNS connections"
+rss0=$(rss_kb "$INGEST_PID"); peak_rss=$rss0; peak_if=0
+wrk -t2 -c"$MANY_CONNS" -d15s --timeout 10s -s "$WORK/mix.lua" "http://127.0.0.1:$P_INGEST" >"$WORK/wrk-many.txt" 2>&1 &
+W_PID=$!
+while kill -0 "$W_PID" 2>/dev/null; do
+  r=$(rss_kb "$INGEST_PID"); (( r > peak_rss )) && peak_rss=$r
+  f=$(metric "http://127.0.0.1:$P_INGEST_M/metrics" '^numflow_ingest_in_flight'); (( f > peak_if )) && peak_if=$f
+  sleep 0.25
+done
+wait "$W_PID" || true
+hwm=$(awk '/^VmHWM/{print $2}' "/proc/$INGEST_PID/status")
+res "ingest with $MANY_CONNS connections: RSS $((rss0 / 1024)) MiB before, peak sampled $((peak_rss / 1024)) MiB (VmHWM $((hwm / 1024)) MiB), peak in-flight gauge $peak_if, $(awk '/^Requests\/sec/{print $2}' "$WORK/wrk-many.txt") req/s, $(grep -m1 'Socket errors' "$WORK/wrk-many.txt" || echo 'no socket errors')"
+stop_pid "$INGEST_PID"
+
+# ---------------------------------------------------------------- (h) the ratio table
+res ""
+res "| measure | numflow | Benthos $BENTHOS_VERSION | numflow / Benthos | target |"
+res "|---|---|---|---|---|"
+res "| ingest webhooks/s ($CONNS connections) | $N_RPS | $B_RPS | $(fdiv "$N_RPS" "$B_RPS") | ≥ 3 |"
+res "| ingest p50 latency (ms) | $N_P50 | $B_P50 | $(fdiv "$N_P50" "$B_P50") | |"
+res "| ingest p99 latency (ms) | $N_P99 | $B_P99 | $(fdiv "$N_P99" "$B_P99") | < 1 |"
+res "| ingest CPU µs per webhook (own process) | $N_ICPU | $B_ICPU | $(fdiv "$N_ICPU" "$B_ICPU") | numflow ≤ 25 |"
+res "| transform events/s ($RAW_EVENTS 8x8 events) | $N_TRATE | $B_TRATE | $(fdiv "$N_TRATE" "$B_TRATE") | ≥ 3 |"
+res "| transform CPU µs per event (own process) | $N_TCPU | $B_TCPU | $(fdiv "$N_TCPU" "$B_TCPU") | numflow ≤ 30 |"
+res "| ingest CPU s per million webhooks | $(fdiv "$N_ICPU" 1) | $(fdiv "$B_ICPU" 1) | | |"
+res "| transform CPU s per million events | $(fdiv "$N_TCPU" 1) | $(fdiv "$B_TCPU" 1) | | |"
+res ""
+res "| numflow only | value | target |"
+res "|---|---|---|"
+res "| exactly-once default batches / large batches (events/s) | $N_TRATE / $N_TRATE_BIG = $(fdiv "$N_TRATE" "$N_TRATE_BIG") | ≥ 0.70 |"
+res "| transform, 2 instances / 1 instance (events/s) | $N_TRATE2 / $N_TRATE = $(fdiv "$N_TRATE2" "$N_TRATE") | |"
+for e in "${E2E_RES[@]}"; do
+  read -r rate p50 p99 <<<"$e"
+  res "| end-to-end at $rate webhooks/s, p50 / p99 (ms) | $p50 / $p99 | p99 ≤ 300 at 5,000/s |"
+done
+res "| ingest RSS, $MANY_CONNS connections (MiB) | $((peak_rss / 1024)) (idle after load phases: $((rss0 / 1024)); after the first phase: $((N_IRSS / 1024))) | |"
+res "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+log "done: $OUT"

@@ -1,0 +1,3 @@
+module numflow.bench/e2e
+
+go 1.21
