@@ -58,6 +58,7 @@ if [ "$fast" = 0 ]; then
   bash scripts/build.sh asan
   step "tests (ASan + UBSan; the long fault tests ran above)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions=$root/scripts/lsan.supp:print_suppressions=0 \
     run_suite build-asan -LE faults
 fi
 step "all tests passed"
