@@ -161,6 +161,15 @@ std::optional<std::string> Settings::load_file(const std::string& path) {
     return "cannot read config file " + path + ": " + ex.what();
   }
   if (root.IsNull()) return std::nullopt;
+  try {
+    return load_yaml(root, path);
+  } catch (const YAML::Exception& ex) {
+    return "config file " + path + ": a value has the wrong shape (" + ex.what() +
+           "); settings take a scalar, a list of scalars, or for kafka-property a mapping of scalars";
+  }
+}
+
+std::optional<std::string> Settings::load_yaml(const YAML::Node& root, const std::string& path) {
   if (!root.IsMap()) return "config file " + path + " must be a YAML mapping of setting names to values";
   for (const auto& kv : root) {
     std::string key = kv.first.as<std::string>();

@@ -11,6 +11,10 @@
 #include <utility>
 #include <vector>
 
+namespace YAML {
+class Node;
+}
+
 namespace numflow {
 
 struct Option {
@@ -68,6 +72,7 @@ class Settings {
   std::optional<std::string> assign(Entry& e, std::string value, int rank, std::string_view origin);
   std::optional<std::string> assign_file(Entry& e, const std::string& path, int rank, std::string_view origin);
   std::optional<std::string> load_file(const std::string& path);
+  std::optional<std::string> load_yaml(const YAML::Node& root, const std::string& path);
 
   std::string usage_, summary_;
   std::vector<Entry> entries_;

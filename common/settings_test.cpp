@@ -130,3 +130,16 @@ TEST(Settings, HelpListsEverySettingWithDefaultsAndEnvironment) {
 
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+// Found by fuzz_settings: a nested YAML value is a clear error, not an exception.
+TEST(Settings, NestedYamlValueIsAClearError) {
+  const auto file = temp_file("kafka-property:\n  a: [1]\n");
+  const auto err = make().parse({"--config", file}, {});
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("wrong shape"), std::string::npos) << *err;
+  std::remove(file.c_str());
+}
+}  // namespace
+}  // namespace numflow

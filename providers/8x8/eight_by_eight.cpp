@@ -27,8 +27,13 @@ std::string_view status_of(std::string_view operational) {
   return "unknown";  // provider enums are open: the word itself stays in provider_status
 }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
+// The provider's country as an ISO 3166 alpha-2 code, or "" when it gives something else (the
+// number's own region is used then): it feeds libphonenumber and the state's country_code.
+std::string country_of(const rapidjson::Value& n) {
+  std::string out(json::string_member(n, "countryCode").value_or(""));
+  if (out.size() != 2 || !std::isalpha(static_cast<unsigned char>(out[0])) ||
+      !std::isalpha(static_cast<unsigned char>(out[1])))
+    return {};
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::toupper(c); });
   return out;
 }
@@ -95,7 +100,7 @@ NormalizeResult EightByEight::normalize_webhook(const rapidjson::Value& body, co
   for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
     const auto& n = list[i];
     const std::string_view msisdn(n["msisdn"].GetString(), n["msisdn"].GetStringLength());
-    const std::string country = upper(json::string_member(n, "countryCode").value_or(""));
+    const std::string country = country_of(n);
     NumberUpdate u;
     if (!provider_util::take_number(msisdn, country, "/payload/virtualNumbers/" + std::to_string(i) + "/msisdn", u,
                                     out))
@@ -122,7 +127,7 @@ NormalizeResult EightByEight::normalize_api(const rapidjson::Value& body, const 
   for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
     const auto& n = list[i];
     const std::string_view msisdn(n["msisdn"].GetString(), n["msisdn"].GetStringLength());
-    const std::string country = upper(json::string_member(n, "countryCode").value_or(""));
+    const std::string country = country_of(n);
     NumberUpdate u;
     if (!provider_util::take_number(msisdn, country, "/numbers/" + std::to_string(i) + "/msisdn", u, out)) continue;
     auto updated = json::string_member(n, "dateUpdated");

@@ -67,3 +67,15 @@ TEST(EightByEight, SnapshotWebhookCountsAsCompleteOnlyWhenConfigured) {
 
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+// Found by fuzz_transform_core: only a 2-letter countryCode is a country.
+TEST(EightByEight, CountryCodeThatIsNotAlpha2IsIgnored) {
+  const auto r = run("8x8", R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"a",
+    "virtualNumbers":[{"msisdn":"+14155550123","countryCode":"USA"}]}})");
+  ASSERT_EQ(r.outputs.size(), 1u);
+  EXPECT_STREQ(value_of(r.outputs[0])["state"]["country_code"].GetString(), "US");
+}
+}  // namespace
+}  // namespace numflow

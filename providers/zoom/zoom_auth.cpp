@@ -68,9 +68,9 @@ AuthResult ZoomAuthenticator::check(const http::Request& request) const {
   if (!signature || !timestamp) return AuthResult::refuse(401, "missing_signature");
   const auto ts = parse_seconds(*timestamp);
   if (!ts) return AuthResult::refuse(401, "bad_timestamp");
-  const std::int64_t skew = options_.now_seconds() - *ts;
-  if (skew > options_.max_skew.count() || -skew > options_.max_skew.count())
-    return AuthResult::refuse(401, "stale_timestamp");
+  // Compared without subtracting: a hostile timestamp near INT64_MIN/MAX must not overflow.
+  const std::int64_t now = options_.now_seconds(), skew = options_.max_skew.count();
+  if (*ts < now - skew || *ts > now + skew) return AuthResult::refuse(401, "stale_timestamp");
 
   // Over the exact bytes received: re-serialized JSON would not match what Zoom signed.
   std::string message = "v0:";

@@ -104,3 +104,13 @@ TEST(ZoomAuth, NeedsASecret) {
 
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+// Found by fuzz_auth: a timestamp at the edge of int64 must be refused, not overflow.
+TEST(ZoomAuth, ExtremeTimestampsAreStaleNotOverflow) {
+  EXPECT_EQ(auth().check(request(kBody, kSig, "-9223372036854775808")).reason, "stale_timestamp");
+  EXPECT_EQ(auth().check(request(kBody, kSig, "9223372036854775807")).reason, "stale_timestamp");
+}
+}  // namespace
+}  // namespace numflow

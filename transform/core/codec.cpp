@@ -16,7 +16,9 @@ std::string source_json(const std::optional<SourcePosition>& s) {
 }
 
 std::optional<SourcePosition> source_of(const rapidjson::Value& v) {
-  if (!v.IsObject() || !v.HasMember("topic")) return std::nullopt;
+  if (!v.IsObject() || !v.HasMember("topic") || !v["topic"].IsString() || !v.HasMember("partition") ||
+      !v["partition"].IsInt() || !v.HasMember("offset") || !v["offset"].IsInt64())
+    return std::nullopt;
   return SourcePosition{v["topic"].GetString(), v["partition"].GetInt(), v["offset"].GetInt64()};
 }
 
@@ -72,7 +74,7 @@ std::string encode_snapshot_end(const SnapshotEnd& e) {
 
 std::optional<std::variant<NumberFragment, SnapshotEnd>> decode_fragment(std::string_view bytes) {
   rapidjson::Document d;
-  d.Parse(bytes.data(), bytes.size());
+  d.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(bytes.data(), bytes.size());
   if (d.HasParseError() || !d.IsObject() || num(d, "v") != 1) return std::nullopt;
   const std::string type = str(d, "type");
   if (type == "snapshot_end") {
@@ -128,7 +130,7 @@ std::string encode_state(const NumberState& s) {
 
 std::optional<NumberState> decode_state(std::string_view bytes) {
   rapidjson::Document d;
-  d.Parse(bytes.data(), bytes.size());
+  d.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(bytes.data(), bytes.size());
   if (d.HasParseError() || !d.IsObject() || num(d, "v") != 1) return std::nullopt;
   NumberState s;
   s.provider = str(d, "provider");

@@ -61,3 +61,16 @@ TEST(Codec, GarbageIsRefused) {
 
 }  // namespace
 }  // namespace numflow::transform
+
+namespace numflow::transform {
+namespace {
+// Found by fuzz_codec.
+TEST(Codec, HostileInternalRecordsAreRefusedNotCrashed) {
+  const auto e = decode_fragment(R"({"v":1,"type":"snapshot_end","source":{"topic":7,"partition":0,"offset":0}})");
+  ASSERT_TRUE(e);
+  EXPECT_FALSE(std::get<SnapshotEnd>(*e).source.has_value());
+  EXPECT_FALSE(decode_fragment(R"({"v":1,"x":)" + std::string(200000, '[')));
+  EXPECT_FALSE(decode_state(std::string(200000, '[')));
+}
+}  // namespace
+}  // namespace numflow::transform
