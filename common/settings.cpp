@@ -157,7 +157,7 @@ std::optional<std::string> Settings::load_file(const std::string& path) {
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& ex) {
+  } catch (const std::exception& ex) {  // YAML errors, and I/O errors such as a directory
     return "cannot read config file " + path + ": " + ex.what();
   }
   if (root.IsNull()) return std::nullopt;

@@ -143,3 +143,14 @@ TEST(Settings, NestedYamlValueIsAClearError) {
 }
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+// Found by fuzz_settings: --config naming a directory is a clear error, not a crash.
+TEST(Settings, ConfigThatIsADirectoryIsAClearError) {
+  const auto err = make().parse({"--config=/tmp"}, {});
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("cannot read config file"), std::string::npos) << *err;
+}
+}  // namespace
+}  // namespace numflow

@@ -271,7 +271,7 @@ def settings():
                                                           "8x8-poll-subaccounts: &s [a, b]\n"
                                                           "log-level: ~\ntopic-partitions: 0x10\n"))
     write("fuzz_settings", "yaml-secret-file", settings_input([], {}, "zoom-secret-token-file: missing.txt\n"))
-    # (A nested value, e.g. "kafka-property: {a: [1]}", makes Settings::parse throw: see fuzz/crashes.)
+    # (A nested value, e.g. "kafka-property: {a: [1]}", is refused: corpus/fuzz_settings/seed-regression-*.)
     write("fuzz_settings", "yaml-flow-styles", settings_input(["--topic-replication-factor", "-1"], {},
                                                               "kafka-property: {a: 1, b: 'c=d'}\n"
                                                               "8x8-allow-cidr: [\"10.0.0.0/8\", '::1']\n"))

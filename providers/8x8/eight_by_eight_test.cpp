@@ -79,3 +79,17 @@ TEST(EightByEight, CountryCodeThatIsNotAlpha2IsIgnored) {
 }
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+// Found by fuzz_transform_core: RapidJSON 1.1.0's full-precision path turned 0e-23 into garbage.
+TEST(EightByEight, TinyZeroPriceStaysZero) {
+  const auto r = run("8x8", R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"a",
+    "virtualNumbers":[{"msisdn":"+14155550123","rentalPrice":0e-23,"incomingRate":0.000000000000000000000000}]}})");
+  ASSERT_EQ(r.outputs.size(), 1u);
+  const auto v = value_of(r.outputs[0]);
+  EXPECT_EQ(v["state"]["pricing"]["rental_price"].GetDouble(), 0.0);
+  EXPECT_EQ(v["state"]["pricing"]["incoming_rate"].GetDouble(), 0.0);
+}
+}  // namespace
+}  // namespace numflow

@@ -74,7 +74,7 @@ std::string encode_snapshot_end(const SnapshotEnd& e) {
 
 std::optional<std::variant<NumberFragment, SnapshotEnd>> decode_fragment(std::string_view bytes) {
   rapidjson::Document d;
-  d.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(bytes.data(), bytes.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(bytes.data(), bytes.size());
   if (d.HasParseError() || !d.IsObject() || num(d, "v") != 1) return std::nullopt;
   const std::string type = str(d, "type");
   if (type == "snapshot_end") {
@@ -130,7 +130,7 @@ std::string encode_state(const NumberState& s) {
 
 std::optional<NumberState> decode_state(std::string_view bytes) {
   rapidjson::Document d;
-  d.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(bytes.data(), bytes.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(bytes.data(), bytes.size());
   if (d.HasParseError() || !d.IsObject() || num(d, "v") != 1) return std::nullopt;
   NumberState s;
   s.provider = str(d, "provider");

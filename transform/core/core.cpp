@@ -71,8 +71,8 @@ Normalization normalize_raw(const RawEvent& event, const CoreOptions& options, s
   rapidjson::Document doc;
   // Iterative parsing: nesting depth cannot overflow the stack. UTF-8 is validated: a body that is
   // not well-formed UTF-8 JSON is invalid_json (contract §3).
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
-            rapidjson::kParseFullPrecisionFlag>(event.body.data(), event.body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(event.body.data(),
+                                                                                    event.body.size());
   if (doc.HasParseError())
     return dead_letter("invalid_json", std::string("not well-formed UTF-8 JSON: ") +
                                            rapidjson::GetParseError_En(doc.GetParseError()) + " at byte " +
