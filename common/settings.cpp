@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -154,10 +158,18 @@ std::optional<std::string> Settings::assign_file(Entry& e, const std::string& pa
 }
 
 std::optional<std::string> Settings::load_file(const std::string& path) {
+  // Read the file ourselves: yaml-cpp 0.7's LoadFile leaks its buffer when the stream fails
+  // (a directory, say), and its error would not say why.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return "cannot read config file " + path + ": it is a directory";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read config file " + path + ": " + std::strerror(errno);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) return "cannot read config file " + path + ": read error";
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const std::exception& ex) {  // YAML errors, and I/O errors such as a directory
+    root = YAML::Load(text);
+  } catch (const std::exception& ex) {
     return "cannot read config file " + path + ": " + ex.what();
   }
   if (root.IsNull()) return std::nullopt;

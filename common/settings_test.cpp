@@ -154,3 +154,19 @@ TEST(Settings, ConfigThatIsADirectoryIsAClearError) {
 }
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+TEST(Settings, EmptyConfigFileSetsNothing) {
+  const std::string path = ::testing::TempDir() + "numflow-empty-config.yaml";
+  { std::ofstream(path).flush(); }
+  EXPECT_FALSE(make().parse({"--config=" + path}, {}));
+}
+
+TEST(Settings, MissingConfigFileIsAClearError) {
+  const auto err = make().parse({"--config=/nonexistent/numflow.yaml"}, {});
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("cannot read config file /nonexistent/numflow.yaml"), std::string::npos) << *err;
+}
+}  // namespace
+}  // namespace numflow
