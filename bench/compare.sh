@@ -110,11 +110,12 @@ install() {
     log "building Benthos $BENTHOS_VERSION into $CACHE/bin (once, several minutes)"
     # `go install ...@v4.13.0` is the documented way; where the module proxy refuses the
     # deprecation lookup (403 on @v/list), build the same downloaded module from its own go.mod.
-    if ! GOBIN=$CACHE/bin go install "github.com/benthosdev/benthos/v4/cmd/benthos@$BENTHOS_VERSION" 2>"$WORK/benthos-install.log"; then
+    # -checklinkname=0: Go >= 1.23 refuses one of its dependencies' go:linkname otherwise.
+    if ! GOBIN=$CACHE/bin go install -ldflags=-checklinkname=0 "github.com/benthosdev/benthos/v4/cmd/benthos@$BENTHOS_VERSION" 2>"$WORK/benthos-install.log"; then
       local dir
       dir=$(go mod download -json "github.com/benthosdev/benthos/v4@$BENTHOS_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
       (cd "$dir" && GOBIN=$CACHE/bin GOFLAGS="-mod=mod -buildvcs=false" \
-         go install -ldflags "-X github.com/benthosdev/benthos/v4/internal/cli.Version=${BENTHOS_VERSION#v}" ./cmd/benthos) \
+         go install -ldflags "-checklinkname=0 -X github.com/benthosdev/benthos/v4/internal/cli.Version=${BENTHOS_VERSION#v}" ./cmd/benthos) \
         >>"$WORK/benthos-install.log" 2>&1 || die "Benthos build failed: $WORK/benthos-install.log"
     fi
   fi

@@ -200,7 +200,8 @@ struct Shared {
   bool open = true;
 
   std::atomic<std::uint64_t> accepted{0}, rejected{0}, active{0}, requests{0}, in_flight{0}, dropped{0},
-      aborts{0}, read_timeouts{0}, bad_requests{0}, too_large{0}, headers_too_large{0}, handler_errors{0};
+      aborts{0}, read_timeouts{0}, bad_requests{0}, too_large{0}, headers_too_large{0}, handler_errors{0},
+      body_memory_full{0}, body_memory{0};
 
   std::mutex m;
   std::condition_variable cv;
@@ -381,11 +382,37 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(srv_.opt.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(static_cast<std::uint64_t>(srv_.opt.max_body_bytes));
+    header_bytes_ = 0;
     stream_.expires_after(srv_.opt.read_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    read_header();
+  }
+
+  // Parses what is buffered, reading more until the header is complete. Not Beast's
+  // async_read_header: Beast 1.74's header_limit bounds what one parse step sees, and fields
+  // parsed in an earlier step are consumed and no longer counted, so a header arriving in two
+  // reads could reach twice the limit. Counting every byte the parser consumes keeps it exact.
+  void read_header() {
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      header_bytes_ += used;
+      if (header_bytes_ > srv_.opt.max_header_bytes) ec = bhttp::error::header_limit;
+      if (ec != bhttp::error::need_more) {
+        on_header(ec);
+        return;
+      }
+    }
+    stream_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (self->state_ == State::closed) return;
+                              if (ec) {
+                                self->on_read_error(ec == asio::error::eof ? bhttp::error::end_of_stream : ec);
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
   }
 
   void on_header(beast::error_code ec) {
@@ -401,6 +428,16 @@ class Session : public std::enable_shared_from_this<Session> {
       on_read({});
       return;
     }
+    if (!reserve_body_memory()) {
+      srv_.shared->body_memory_full.fetch_add(1, std::memory_order_relaxed);
+      Response busy = Response::json(503, "{\"error\":\"server_busy\"}");
+      busy.headers.add("Retry-After", "1");
+      close_after_ = true;
+      error_close_ = true;
+      parser_.reset();
+      write_response(std::move(busy));
+      return;
+    }
     if (version_ >= 11 && buffer_.size() == 0 && has_token(h[bhttp::field::expect], "100-continue")) {
       asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
                         [self = shared_from_this()](beast::error_code wec, std::size_t) {
@@ -414,6 +451,29 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     read_body();
+  }
+
+  // Reserves what this request's body may take from the server-wide budget (its declared length,
+  // or the body limit when chunked); false when the budget cannot take it.
+  bool reserve_body_memory() {
+    const std::size_t budget = srv_.opt.max_body_memory_bytes;
+    if (budget == 0) return true;
+    const auto declared = parser_->content_length();
+    const std::uint64_t need = declared ? *declared : srv_.opt.max_body_bytes;
+    if (need == 0) return true;
+    auto& used = srv_.shared->body_memory;
+    if (used.fetch_add(need, std::memory_order_relaxed) + need > budget) {
+      used.fetch_sub(need, std::memory_order_relaxed);
+      return false;
+    }
+    body_reserved_ = need;
+    return true;
+  }
+
+  void release_body_memory() {
+    if (body_reserved_ == 0) return;
+    srv_.shared->body_memory.fetch_sub(body_reserved_, std::memory_order_relaxed);
+    body_reserved_ = 0;
   }
 
   void read_body() {
@@ -514,6 +574,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write_response(Response r) {
+    release_body_memory();  // the handler has answered: it is done with the body
     state_ = State::writing;
     res_ = {};
     res_.version(version_ == 10 ? 10 : 11);
@@ -597,6 +658,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void close() {
     if (state_ == State::closed) return;
+    release_body_memory();
     state_ = State::closed;
     stream_.close();
     srv_.unregister(this);
@@ -612,9 +674,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint16_t remote_port_;
   State state_ = State::idle;
   bool close_after_ = false;
+  std::uint64_t body_reserved_ = 0;  // of Shared::body_memory, held by the current request
   bool error_close_ = false;
   bool monitoring_ = false;
   bool head_ = false;
+  std::size_t header_bytes_ = 0;  // of the request being read, consumed by the parser so far
   unsigned version_ = 11;
   std::chrono::steady_clock::time_point received_at_{};
   std::chrono::system_clock::time_point received_wall_{};
@@ -953,6 +1017,8 @@ ServerStats Server::stats() const {
   r.bodies_too_large = s.too_large.load();
   r.headers_too_large = s.headers_too_large.load();
   r.handler_errors = s.handler_errors.load();
+  r.body_memory_full = s.body_memory_full.load();
+  r.body_memory_bytes = s.body_memory.load();
   return r;
 }
 

@@ -99,6 +99,11 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1024 * 1024;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_connections = 10000;
+  // Bodies being received or handled, summed over every connection (a body's declared length is
+  // reserved when its header arrives, a chunked one reserves max_body_bytes, until its response
+  // is written). A request that would exceed it gets 503 + Retry-After at once, so memory stays
+  // bounded however many slow senders hold connections. 0: no limit.
+  std::size_t max_body_memory_bytes = 256 * 1024 * 1024;
   std::chrono::milliseconds read_timeout{10000};   // from a request's first byte to its last
   std::chrono::milliseconds idle_timeout{60000};   // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{10000};  // writing one response
@@ -122,6 +127,8 @@ struct ServerStats {
   std::uint64_t bad_requests = 0;          // 400
   std::uint64_t bodies_too_large = 0;      // 413
   std::uint64_t headers_too_large = 0;     // 431
+  std::uint64_t body_memory_full = 0;      // 503: max_body_memory_bytes reached
+  std::uint64_t body_memory_bytes = 0;     // gauge: reserved for bodies now
   std::uint64_t handler_errors = 0;        // handler threw, or dropped Respond without calling it
 };
 

@@ -42,6 +42,21 @@ std::vector<std::string> split_list(std::string_view s) {
   return out;
 }
 
+// A map option's entries are one per line: a librdkafka value may itself hold commas
+// (debug=eos,msg; a password), so commas never split an entry.
+std::vector<std::string> split_lines(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == '\n') {
+      std::string item = trim(s.substr(start, i - start));
+      if (!item.empty()) out.push_back(std::move(item));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
 std::optional<bool> parse_bool(std::string_view v) {
   std::string l(v);
   std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -120,16 +135,22 @@ std::optional<std::string> Settings::assign(Entry& e, std::string value, int ran
   };
   switch (e.option.kind) {
     case Option::Kind::integer:
-      if (!parse_int(value)) return bad("expected an integer, got '" + value + "'");
+      if (const auto n = parse_int(value); !n) {
+        return bad("expected an integer, got '" + value + "'");
+      } else if (*n < e.option.min || *n > e.option.max) {
+        return bad("expected an integer from " + std::to_string(e.option.min) + " to " + std::to_string(e.option.max) +
+                   ", got " + value);
+      }
       break;
     case Option::Kind::boolean:
       if (!parse_bool(value)) return bad("expected true or false, got '" + value + "'");
       break;
     case Option::Kind::map: {
       // Entries accumulate within one source; a stronger source replaces a key, not the whole map.
-      for (const auto& item : split_list(value)) {
+      for (const auto& item : split_lines(value)) {
         const auto eq = item.find('=');
-        if (eq == std::string::npos || eq == 0) return bad("expected key=value, got '" + item + "'");
+        // The entry is not quoted back: it may be part of a secret.
+        if (eq == std::string::npos || eq == 0) return bad("expected key=value, got an entry without a key");
         const std::string key = trim(std::string_view(item).substr(0, eq));
         std::string val = trim(std::string_view(item).substr(eq + 1));
         auto it = std::find_if(e.pairs.begin(), e.pairs.end(), [&](const auto& p) { return p.first == key; });
@@ -149,12 +170,13 @@ std::optional<std::string> Settings::assign(Entry& e, std::string value, int ran
   return std::nullopt;
 }
 
-std::optional<std::string> Settings::assign_file(Entry& e, const std::string& path, int rank, std::string_view origin) {
+std::optional<std::string> Settings::assign_file(Entry& e, const std::string& path, int rank, std::string_view origin,
+                                                 std::string_view prefix) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "cannot read " + e.option.name + " from file " + path + " (from " + std::string(origin) + ")";
   std::stringstream ss;
   ss << in.rdbuf();
-  return assign(e, trim(ss.str()), rank, origin);
+  return assign(e, std::string(prefix) + trim(ss.str()), rank, origin);
 }
 
 std::optional<std::string> Settings::load_file(const std::string& path) {
@@ -203,7 +225,7 @@ std::optional<std::string> Settings::load_yaml(const YAML::Node& root, const std
       }
     } else if (v.IsMap()) {
       for (const auto& item : v) {
-        if (!value.empty()) value += ',';
+        if (!value.empty()) value += '\n';  // a map option's entries are lines (split_lines)
         value += item.first.as<std::string>() + "=" + item.second.as<std::string>();
       }
     } else if (v.IsScalar()) {
@@ -238,10 +260,17 @@ std::optional<std::string> Settings::parse(const std::vector<std::string>& args,
         if (auto err = assign_file(e, it->second, kEnv, "environment " + name + "_FILE")) return err;
     if (e.option.kind == Option::Kind::map) {
       const std::string prefix = name + "_";
-      for (auto it = env.lower_bound(prefix); it != env.end() && it->first.rfind(prefix, 0) == 0; ++it)
-        if (auto err = assign(e, env_suffix_to_property(it->first.substr(prefix.size())) + "=" + it->second, kEnv,
-                              "environment " + it->first))
-          return err;
+      for (auto it = env.lower_bound(prefix); it != env.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+        std::string_view suffix = std::string_view(it->first).substr(prefix.size());
+        // ..._SASL_PASSWORD_FILE=/run/secrets/kafka: the value is that file's content (a mounted
+        // Secret), as for the other secrets' _FILE forms. No librdkafka property ends in ".file".
+        const bool from_file = suffix.size() > 5 && suffix.ends_with("_FILE");
+        if (from_file) suffix.remove_suffix(5);
+        const std::string key = env_suffix_to_property(suffix) + "=";
+        const std::string origin = "environment " + it->first;
+        auto err = from_file ? assign_file(e, it->second, kEnv, origin, key) : assign(e, key + it->second, kEnv, origin);
+        if (err) return err;
+      }
     }
   }
 

@@ -24,6 +24,10 @@ struct Option {
   std::string help;
   Kind kind = Kind::string;
   bool secret = false;  // value may come from a file; never shown in --help or logs
+  // Integer options: the accepted range. Negative counts, sizes and durations are refused unless
+  // an option says otherwise; a bound keeps a huge value from overflowing where it is used.
+  std::int64_t min = 0;
+  std::int64_t max = std::int64_t{1} << 40;
 };
 
 class Settings {
@@ -70,7 +74,9 @@ class Settings {
   Entry* find(std::string_view name);
   const Entry& get(std::string_view name) const;
   std::optional<std::string> assign(Entry& e, std::string value, int rank, std::string_view origin);
-  std::optional<std::string> assign_file(Entry& e, const std::string& path, int rank, std::string_view origin);
+  // `prefix` goes before the file's content (a map option's "key=").
+  std::optional<std::string> assign_file(Entry& e, const std::string& path, int rank, std::string_view origin,
+                                         std::string_view prefix = {});
   std::optional<std::string> load_file(const std::string& path);
   std::optional<std::string> load_yaml(const YAML::Node& root, const std::string& path);
 

@@ -170,3 +170,51 @@ TEST(Settings, MissingConfigFileIsAClearError) {
 }
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+// librdkafka values may hold commas (debug=eos,msg; a SASL password): an entry is one per line.
+TEST(Settings, KafkaPropertyValuesKeepTheirCommas) {
+  Settings s = make();
+  ASSERT_FALSE(s.parse({"--kafka-property", "debug=eos,msg"}, {{"NUMFLOW_KAFKA_PROPERTY_SASL_PASSWORD", "a,b=c"}}));
+  const auto p = s.pairs("kafka-property");
+  EXPECT_EQ(p, (Settings::Pairs{{"sasl.password", "a,b=c"}, {"debug", "eos,msg"}}));
+}
+
+// A mounted Secret: NUMFLOW_KAFKA_PROPERTY_SASL_PASSWORD_FILE names the file holding the value.
+TEST(Settings, KafkaPropertyFromAFile) {
+  const std::string path = ::testing::TempDir() + "numflow-kafka-password";
+  std::ofstream(path) << "s3cret,with=comma\n";
+  Settings s = make();
+  ASSERT_FALSE(s.parse({}, {{"NUMFLOW_KAFKA_PROPERTY_SASL_PASSWORD_FILE", path}}));
+  EXPECT_EQ(s.pairs("kafka-property"), (Settings::Pairs{{"sasl.password", "s3cret,with=comma"}}));
+  const auto err = make().parse({}, {{"NUMFLOW_KAFKA_PROPERTY_SASL_PASSWORD_FILE", "/nonexistent/pw"}});
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("/nonexistent/pw"), std::string::npos) << *err;
+}
+
+// An entry without '=' is refused without being quoted: it may be the tail of a secret.
+TEST(Settings, MalformedKafkaPropertyIsNotQuoted) {
+  const auto err = make().parse({}, {{"NUMFLOW_KAFKA_PROPERTY", "sasl.password=x\nhunter2"}});
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->find("hunter2"), std::string::npos) << *err;
+}
+}  // namespace
+}  // namespace numflow
+
+namespace numflow {
+namespace {
+// Found reviewing ingest for docs/SECURITY.md: a negative size became a huge unsigned one.
+TEST(Settings, IntegersOutsideTheirRangeAreRefused) {
+  const auto negative = make().parse({"--max-body-bytes", "-1"}, {});
+  ASSERT_TRUE(negative);
+  EXPECT_NE(negative->find("expected an integer from 0 to"), std::string::npos) << *negative;
+  Settings s("prog", "test");
+  s.add({"skew", "300", "seconds", Option::Kind::integer, false, 0, 86400})
+      .add({"partitions", "-1", "n", Option::Kind::integer, false, -1, 100});
+  EXPECT_TRUE(s.parse({"--skew", "9223372036854775807"}, {}));
+  EXPECT_FALSE(s.parse({"--skew", "86400", "--partitions", "-1"}, {}));
+  EXPECT_EQ(s.integer("skew"), 86400);
+}
+}  // namespace
+}  // namespace numflow

@@ -18,6 +18,9 @@ namespace numflow::ingest {
 
 using Clock = std::chrono::steady_clock;
 
+// Longest account kept in a raw record's key (see handle()).
+constexpr std::size_t kMaxKeyAccountBytes = 256;
+
 // ---------------------------------------------------------------------------------------------
 // Small pieces
 
@@ -399,6 +402,10 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
       account.clear();
     }
   }
+  // The key only spreads accounts over partitions. A huge account id (a 900 KB string in a 1 MiB
+  // body) would double the message past what Kafka takes: 503 on every retry, the body never in.
+  // The body keeps the account for the transform; the key treats it as unknown.
+  if (account.size() > kMaxKeyAccountBytes) account.clear();
 
   publish::Message msg;
   msg.topic = c.opt.raw_topic;

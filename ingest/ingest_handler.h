@@ -43,7 +43,7 @@ struct ProviderRoute {
   std::string provider;  // "8x8", "zoom", "ringcentral": key prefix and numflow-provider header
   std::string path;      // "" means "/webhooks/{provider}"
   std::shared_ptr<const Authenticator> auth;  // required
-  AccountOf account_of;                       // empty: account ""
+  AccountOf account_of;                       // empty: account ""; one over 256 bytes is left out too
 };
 
 // How one request ended (for metrics). Passed to IngestOptions::on_outcome.

@@ -279,6 +279,21 @@ TEST_F(IngestTest, KeyHasEmptyAccountWhenUnknownAndBodyBytesAreKeptExactly) {
   EXPECT_EQ(msgs[2].key, "8x8:Sub-9");
 }
 
+TEST_F(IngestTest, AHugeAccountIsLeftOutOfTheKey) {
+  start();
+  const std::string at_limit(256, 'a'), over(900 * 1000, 'b');
+  for (const auto& account : {at_limit, over}) {
+    auto r = call("POST", "/webhooks/8x8", R"({"payload":{"subAccountId":")" + account + "\"}}");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  const auto msgs = sink_.messages();
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0].key, "8x8:" + at_limit);
+  EXPECT_EQ(msgs[1].key, "8x8:") << "a key as large as the body could not be written to Kafka";
+  EXPECT_NE(msgs[1].value.find(over), std::string::npos) << "the body keeps it";
+}
+
 TEST_F(IngestTest, EmptyBodyIsCaptured) {
   start();
   auto r = call("POST", "/webhooks/8x8", "");

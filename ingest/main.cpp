@@ -35,18 +35,28 @@ Settings ingest_settings() {
   using Kind = Option::Kind;
   s.add({"listen", "0.0.0.0:8080", "address of the webhook routes, /healthz and /readyz"})
       .add({"metrics-listen", "0.0.0.0:9090", "address of /metrics (and /healthz, /readyz)"})
-      .add({"max-body-bytes", "1048576", "largest accepted body; larger ones get 413", Kind::integer})
+      .add({"max-body-bytes", "1048576", "largest accepted body; larger ones get 413", Kind::integer, false, 1,
+            publish::kLargestBodyBytes})
       .add({"response-deadline-ms", "2500",
             "answer 503 when Kafka has not confirmed a body by then (providers give up at 3 s)", Kind::integer})
       .add({"retry-after-seconds", "5", "Retry-After sent with 503", Kind::integer})
-      .add({"io-threads", "1", "HTTP io threads (0: one per core)", Kind::integer})
-      .add({"max-connections", "10000", "concurrent connections; more are refused with 503", Kind::integer})
+      .add({"io-threads", "1", "HTTP io threads (0: one per core)", Kind::integer, false, 0, 256})
+      .add({"max-connections", "10000", "concurrent connections; more are refused with 503", Kind::integer, false,
+            1, 1000000})
+      .add({"max-body-memory-bytes", "268435456",
+            "bodies being received or awaiting Kafka, summed over all connections; a request that would "
+            "exceed it gets 503 + Retry-After at once (bounds memory against many slow senders)",
+            Kind::integer, false, 1 << 20, 1LL << 40})
+      .add({"read-timeout-ms", "10000",
+            "longest a request may take to arrive, first byte to last; slower clients are disconnected", Kind::integer,
+            false, 1, 3600000})
       .add({"shutdown-grace-ms", "10000", "at SIGTERM, how long requests in flight may take", Kind::integer})
       .add({"zoom-auth", "", "'none' accepts Zoom webhooks unauthenticated (warns)"})
       .add({"ringcentral-auth", "", "'none' accepts RingCentral webhooks unauthenticated (warns)"})
       .add({"8x8-auth", "", "'none' accepts 8x8 webhooks unauthenticated (warns)"})
       .add({"zoom-secret-token", "", "Zoom app secret token(s), comma-separated", Kind::list, true})
-      .add({"zoom-max-skew", "300", "seconds a signed Zoom timestamp may differ from now", Kind::integer})
+      .add({"zoom-max-skew", "300", "seconds a signed Zoom timestamp may differ from now", Kind::integer, false,
+            0, 86400})
       .add({"ringcentral-verification-token", "", "expected RingCentral Verification-Token", Kind::string, true})
       .add({"ringcentral-query-secret", "", "expected secret query parameter of RingCentral webhook addresses",
             Kind::string, true})
@@ -113,7 +123,11 @@ std::optional<std::string> build_auth(const Settings& s, std::string_view provid
   if (configured) return std::nullopt;
   if (mode == "none") {
     log::warn("webhooks accepted WITHOUT authentication", {{"provider", provider}, {"setting", p + "-auth"}});
-    out.auth = std::make_shared<NoAuth>();
+    // Handshakes are answered even here (contract §1): they are never events to store.
+    Handshake handshake;
+    if (p == "zoom") handshake = zoom_handshake_without_secret;
+    if (p == "ringcentral") handshake = ringcentral_handshake;
+    out.auth = std::make_shared<NoAuth>(std::move(handshake));
     out.describe = "none";
     return std::nullopt;
   }
@@ -165,7 +179,34 @@ struct IngestMetrics {
                         .Name("numflow_ingest_queue_depth")
                         .Help("Messages in the Kafka producer's queues")
                         .Register(r)
-                        .Add({})) {}
+                        .Add({})),
+        connections(prometheus::BuildGauge()
+                        .Name("numflow_ingest_connections")
+                        .Help("Open webhook connections")
+                        .Register(r)
+                        .Add({})),
+        http_rejections(prometheus::BuildCounter()
+                            .Name("numflow_ingest_http_rejections_total")
+                            .Help("Requests and connections the HTTP server turned away before any provider "
+                                  "route saw them, by reason")
+                            .Register(r)) {
+    for (const char* reason : {"connection_limit", "read_timeout", "bad_request", "body_too_large",
+                               "headers_too_large", "client_abort", "body_memory_full"})
+      rejection_counters.emplace(reason, &http_rejections.Add({{"reason", reason}}));
+  }
+  // Brings the server's monotonic counters into the registry (called every 200 ms).
+  void observe_server(const http::ServerStats& s) {
+    connections.Set(static_cast<double>(s.connections_active));
+    const std::pair<const char*, std::uint64_t> now[] = {
+        {"connection_limit", s.connections_rejected}, {"read_timeout", s.read_timeouts},
+        {"bad_request", s.bad_requests},              {"body_too_large", s.bodies_too_large},
+        {"headers_too_large", s.headers_too_large},   {"client_abort", s.client_aborts},
+        {"body_memory_full", s.body_memory_full}};
+    for (const auto& [reason, value] : now) {
+      prometheus::Counter* c = rejection_counters.at(reason);
+      if (static_cast<double>(value) > c->Value()) c->Increment(static_cast<double>(value) - c->Value());
+    }
+  }
   void observe_produce(double seconds, bool ok) {
     produce.Add({{"result", ok ? "persisted" : "failed"}},
                 prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})
@@ -200,6 +241,9 @@ struct IngestMetrics {
   prometheus::Family<prometheus::Histogram>& produce;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& queue_depth;
+  prometheus::Gauge& connections;
+  prometheus::Family<prometheus::Counter>& http_rejections;
+  std::map<std::string, prometheus::Counter*> rejection_counters;
 };
 
 }  // namespace
@@ -241,11 +285,15 @@ int main(int argc, char** argv) {
   publish::ProducerOptions po;
   // A 2xx needs the delivery report inside the response deadline; a body Kafka cannot take by
   // then is failed (503, the provider retries) rather than left queued to appear later.
+  // librdkafka refuses messages over message.max.bytes (default 1,000,000) before sending them:
+  // without room for the largest body we accept plus its key and headers, a body just under
+  // --max-body-bytes (default 1 MiB) would get 503 on every retry, and so never get in.
   po.properties = publish::merged({{"message.timeout.ms", "2000"},
                                    {"queue.buffering.max.messages", "100000"},
-                                   {"queue.buffering.max.kbytes", "131072"}},
+                                   {"queue.buffering.max.kbytes", "131072"},
+                                   {"message.max.bytes", std::to_string(io.max_body_bytes + publish::kRecordOverheadBytes)}},
                                   publish::kafka_properties(s));
-  auto specs = publish::topic_specs(s);
+  auto specs = publish::topic_specs(s, static_cast<std::int64_t>(io.max_body_bytes));
   po.topics = {specs.front()};  // ingest provisions only the raw topic it writes
   po.readiness_topic = io.raw_topic;
   po.on_delivery = [&metrics](double seconds, bool ok) { metrics.observe_produce(seconds, ok); };
@@ -293,6 +341,8 @@ int main(int argc, char** argv) {
   ho.io_threads = static_cast<unsigned>(s.integer("io-threads"));
   ho.max_body_bytes = io.max_body_bytes;
   ho.max_connections = static_cast<std::size_t>(s.integer("max-connections"));
+  ho.read_timeout = std::chrono::milliseconds(s.integer("read-timeout-ms"));
+  ho.max_body_memory_bytes = static_cast<std::size_t>(s.integer("max-body-memory-bytes"));
   http::Server server(ho, handler->handler());
   http::ServerOptions mo;
   mo.listen = s.str("metrics-listen");
@@ -314,6 +364,7 @@ int main(int argc, char** argv) {
       cv.wait_for(lock, std::chrono::milliseconds(200));
       metrics.in_flight.Set(static_cast<double>(handler->in_flight()));
       metrics.queue_depth.Set(static_cast<double>(producer->queue_depth()));
+      metrics.observe_server(server.stats());
     }
   }
   const bool misconfigured = producer->misconfigured();

@@ -274,6 +274,20 @@ struct EightByEightPoller::Worker {
   std::mt19937_64 rng{std::random_device{}()};
 };
 
+namespace {
+// "127.0.0.1:8080", "localhost", "[::1]:80" -> true.
+bool is_loopback_host(std::string_view host_port) {
+  std::string_view host = host_port;
+  if (host.starts_with('[')) {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  const bool ipv4_loopback = host.starts_with("127.") && host.find_first_not_of("0123456789.") == std::string_view::npos;
+  return host == "localhost" || host == "::1" || ipv4_loopback;
+}
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 
 EightByEightPoller::EightByEightPoller(PollerOptions options, publish::RawSink& sink)
@@ -289,6 +303,11 @@ EightByEightPoller::EightByEightPoller(PollerOptions options, publish::RawSink& 
       has_control_chars(base) || base.find_first_of(" ?#") != std::string_view::npos) {
     throw std::invalid_argument("invalid 8x8 API base URL " + quoted(o.base_url) +
                                 ": expected http(s)://host[:port][/path], without credentials, query or fragment");
+  }
+  // The API key goes in every request: in clear text only to this machine (a local stand-in).
+  if (http && !is_loopback_host(host_port)) {
+    throw std::invalid_argument("8x8 API base URL " + quoted(o.base_url) +
+                                " is plain http: the API key would cross the network unencrypted; use https");
   }
   if (o.subaccounts.empty()) throw std::invalid_argument("the 8x8 poller needs at least one subaccount");
   if (o.interval <= milliseconds::zero()) throw std::invalid_argument("8x8 poll interval must be positive");

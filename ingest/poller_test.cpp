@@ -359,7 +359,14 @@ TEST_F(PollerTest, InvalidOptionsAreRejectedClearly) {
     o.base_url = url;
     EXPECT_THAT(message_of(o), ::testing::HasSubstr("base URL")) << url;
   }
-  for (const char* url : {"https://voice.8x8.com", "https://voice.8x8.com/", "http://127.0.0.1:8080/prefix/"}) {
+  // Plain http would carry the API key unencrypted: only to this machine.
+  for (const char* url : {"http://voice.8x8.com", "HTTP://10.0.0.1:8080", "http://127.0.0.1.evil.example"}) {
+    o = options(api);
+    o.base_url = url;
+    EXPECT_THAT(message_of(o), ::testing::HasSubstr("unencrypted")) << url;
+  }
+  for (const char* url : {"https://voice.8x8.com", "https://voice.8x8.com/", "http://127.0.0.1:8080/prefix/",
+                          "http://localhost:1", "http://[::1]:8080"}) {
     o = options(api);
     o.base_url = url;
     EXPECT_EQ(message_of(o), "<accepted>") << url;

@@ -2,6 +2,8 @@
 // How ingest decides whether a delivery really comes from a provider. Each provider module has
 // its authenticator beside its normalizer; ingest runs the one configured for the route before
 // anything is written to Kafka.
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "common/http_server.h"
@@ -32,10 +34,25 @@ class Authenticator {
   virtual AuthResult check(const http::Request& request) const = 0;
 };
 
-// For a route explicitly configured `none` (contract §1: it logs a warning at start).
+// A provider's handshake (a subscription or URL challenge) as it must be answered whatever the
+// route's authentication: the answer, or nullopt when the request is not a handshake.
+using Handshake = std::function<std::optional<AuthResult>(const http::Request&)>;
+
+// For a route explicitly configured `none` (contract §1: it logs a warning at start). Handshakes
+// are still answered by ingest and never written to Kafka (contract §1), so the provider's
+// handshake runs first.
 class NoAuth final : public Authenticator {
  public:
-  AuthResult check(const http::Request&) const override { return AuthResult::accept("none"); }
+  NoAuth() = default;
+  explicit NoAuth(Handshake handshake) : handshake_(std::move(handshake)) {}
+  AuthResult check(const http::Request& request) const override {
+    if (handshake_)
+      if (auto answer = handshake_(request)) return std::move(*answer);
+    return AuthResult::accept("none");
+  }
+
+ private:
+  Handshake handshake_;
 };
 
 }  // namespace numflow

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "providers/exact_json.h"  // json::text(): a value's canonical text, numbers exact
+
 namespace numflow::json {
 
 inline const rapidjson::Value* member(const rapidjson::Value& obj, std::string_view name) {
@@ -22,14 +24,6 @@ inline std::optional<std::string_view> string_member(const rapidjson::Value& obj
   return std::string_view(v->GetString(), v->GetStringLength());
 }
 
-// Canonical text of a value: what RapidJSON's Writer prints (no spaces, member order kept).
-inline std::string text(const rapidjson::Value& v) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  v.Accept(w);
-  return std::string(buf.GetString(), buf.GetSize());
-}
-
 inline std::string quote(std::string_view s) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -39,11 +33,13 @@ inline std::string quote(std::string_view s) {
 
 inline std::string boolean(bool b) { return b ? "true" : "false"; }
 
-// The member as canonical JSON when present (any type), nullopt when absent.
-inline std::optional<std::string> member_text(const rapidjson::Value& obj, std::string_view name) {
+// The member as canonical JSON when present (any type), nullopt when absent; its numbers as
+// `source` read them.
+inline std::optional<std::string> member_text(const rapidjson::Value& obj, std::string_view name,
+                                              const ExactDocument* source = nullptr) {
   const auto* v = member(obj, name);
   if (!v) return std::nullopt;
-  return text(*v);
+  return text(*v, source);
 }
 
 // An object with exactly the given members, each copied from `src` or null when absent: keeps

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace numflow::phone {
 namespace {
 
@@ -40,6 +42,14 @@ TEST(Phone, InvalidButWellFormedNumbersStillComeThrough) {
 TEST(Phone, ImpossibleNumbersAreRefused) {
   for (const char* bad : {"", "+", "abc", "+1 555 CALL NOW", "+0123456789", "12", "+1234567890123456789", "++44123"})
     EXPECT_FALSE(normalize(bad)) << bad;
+}
+
+// Found by the hostile-input tests: libphonenumber 8.12's regular expressions took minutes over a
+// 1 MB msisdn. Texts longer than libphonenumber's own limit are not read at all.
+TEST(Phone, HugeTextIsRefusedWithoutReadingIt) {
+  EXPECT_FALSE(normalize(std::string(1'000'000, '9')));
+  EXPECT_FALSE(normalize("+1 415 555 0123" + std::string(300, ' ')));
+  EXPECT_EQ(normalize("+1 415 555 0123" + std::string(200, ' '))->e164, "+14155550123");
 }
 
 TEST(Phone, RegionOfAnInvalidNumberFromASingleRegionCallingCode) {

@@ -14,6 +14,10 @@
 
 namespace numflow {
 
+namespace json {
+class ExactDocument;
+}
+
 // What the provider says happened to a number; the merge with known state decides the record's
 // `change` (contract §3).
 enum class ChangeHint : std::uint8_t {
@@ -64,6 +68,9 @@ struct EventContext {
   std::string_view account_hint;        // from the raw key or --account: used when the body names none
   std::int64_t received_at_ms = 0;      // fallback event time
   bool snapshot_webhooks_complete = false;  // 8x8 SNAPSHOT webhooks count as complete inventories
+  // The parsed body, when the caller has it: numbers copied into records keep their exact text
+  // (providers/exact_json.h). Without it they are written as RapidJSON prints the double.
+  const json::ExactDocument* source = nullptr;
 };
 
 using NormalizeResult = std::variant<Normalized, Failure>;

@@ -51,8 +51,9 @@ void copy_string(const rapidjson::Value& obj, std::string_view member, Slot slot
   if (v && (v->IsString() || v->IsNull())) slots.set(slot, json::text(*v));
 }
 
-void copy_any(const rapidjson::Value& obj, std::string_view member, Slot slot, SlotSet& slots) {
-  if (auto t = json::member_text(obj, member)) slots.set(slot, std::move(*t));
+void copy_any(const rapidjson::Value& obj, std::string_view member, Slot slot, SlotSet& slots,
+              const json::ExactDocument* source) {
+  if (auto t = json::member_text(obj, member, source)) slots.set(slot, std::move(*t));
 }
 
 }  // namespace numflow::provider_util

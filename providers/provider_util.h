@@ -29,6 +29,9 @@ bool take_number(std::string_view text, std::string_view country, std::string po
 // Copies a string member into a slot when present (strings and null only; other types are left
 // to the schema).
 void copy_string(const rapidjson::Value& obj, std::string_view member, Slot slot, SlotSet& slots);
-void copy_any(const rapidjson::Value& obj, std::string_view member, Slot slot, SlotSet& slots);
+// Copies a member of any type; its numbers keep the text they have in `source` (a price stays
+// 0.1234567890123456789, not the nearest double).
+void copy_any(const rapidjson::Value& obj, std::string_view member, Slot slot, SlotSet& slots,
+              const json::ExactDocument* source);
 
 }  // namespace numflow::provider_util

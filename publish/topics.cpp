@@ -51,6 +51,8 @@ TopicsResult create(rd_kafka_t* rk, const std::vector<const TopicSpec*>& missing
     }
     rd_kafka_NewTopic_set_config(nt, "cleanup.policy", s->cleanup_policy.c_str());
     if (s->retention_ms != -2) rd_kafka_NewTopic_set_config(nt, "retention.ms", std::to_string(s->retention_ms).c_str());
+    if (s->max_message_bytes > 0)
+      rd_kafka_NewTopic_set_config(nt, "max.message.bytes", std::to_string(s->max_message_bytes).c_str());
     nts.push_back(nt);
   }
   Queue q(rd_kafka_queue_new(rk));
@@ -78,29 +80,11 @@ TopicsResult create(rd_kafka_t* rk, const std::vector<const TopicSpec*>& missing
 }
 
 TopicsResult check_policies(rd_kafka_t* rk, const std::vector<TopicSpec>& specs, int timeout_ms) {
-  std::vector<rd_kafka_ConfigResource_t*> resources;
-  for (const auto& s : specs) resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, s.name.c_str()));
-  Queue q(rd_kafka_queue_new(rk));
-  rd_kafka_DescribeConfigs(rk, resources.data(), resources.size(), nullptr, q.get());
-  for (auto* r : resources) rd_kafka_ConfigResource_destroy(r);
-  Event ev = wait_for(q.get(), RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, timeout_ms);
-  if (!ev) return retry("DescribeConfigs timed out");
-  if (rd_kafka_event_error(ev.get()))
-    return retry(std::string("DescribeConfigs: ") + rd_kafka_event_error_string(ev.get()));
-  size_t n = 0;
-  const rd_kafka_ConfigResource_t** rs =
-      rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
-  std::map<std::string, std::string> policy;
-  for (size_t i = 0; i < n; ++i) {
-    if (rd_kafka_ConfigResource_error(rs[i]))
-      return retry(std::string("DescribeConfigs ") + rd_kafka_ConfigResource_name(rs[i]) + ": " +
-                   or_else(rd_kafka_ConfigResource_error_string(rs[i]), "error"));
-    size_t cn = 0;
-    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &cn);
-    for (size_t j = 0; j < cn; ++j)
-      if (std::string_view(rd_kafka_ConfigEntry_name(entries[j])) == "cleanup.policy")
-        policy[rd_kafka_ConfigResource_name(rs[i])] = or_else(rd_kafka_ConfigEntry_value(entries[j]), "");
-  }
+  std::vector<std::string> names;
+  for (const auto& s : specs) names.push_back(s.name);
+  std::string error;
+  const auto policy = topic_configs(rk, names, "cleanup.policy", timeout_ms, error);
+  if (!error.empty()) return retry(error);
   for (const auto& s : specs) {
     const auto it = policy.find(s.name);
     if (it == policy.end()) return retry("no cleanup.policy reported for topic " + s.name);
@@ -113,6 +97,41 @@ TopicsResult check_policies(rd_kafka_t* rk, const std::vector<TopicSpec>& specs,
 }
 
 }  // namespace
+
+std::map<std::string, std::string> topic_configs(rd_kafka_t* rk, const std::vector<std::string>& topics,
+                                                 const std::string& key, int timeout_ms, std::string& error) {
+  std::map<std::string, std::string> values;
+  std::vector<rd_kafka_ConfigResource_t*> resources;
+  for (const auto& name : topics) resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
+  Queue q(rd_kafka_queue_new(rk));
+  rd_kafka_DescribeConfigs(rk, resources.data(), resources.size(), nullptr, q.get());
+  for (auto* r : resources) rd_kafka_ConfigResource_destroy(r);
+  Event ev = wait_for(q.get(), RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, timeout_ms);
+  if (!ev) {
+    error = "DescribeConfigs timed out";
+    return values;
+  }
+  if (rd_kafka_event_error(ev.get())) {
+    error = std::string("DescribeConfigs: ") + rd_kafka_event_error_string(ev.get());
+    return values;
+  }
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** rs =
+      rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    if (rd_kafka_ConfigResource_error(rs[i])) {
+      error = std::string("DescribeConfigs ") + rd_kafka_ConfigResource_name(rs[i]) + ": " +
+              or_else(rd_kafka_ConfigResource_error_string(rs[i]), "error");
+      return {};
+    }
+    size_t cn = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &cn);
+    for (size_t j = 0; j < cn; ++j)
+      if (rd_kafka_ConfigEntry_name(entries[j]) == key)
+        values[rd_kafka_ConfigResource_name(rs[i])] = or_else(rd_kafka_ConfigEntry_value(entries[j]), "");
+  }
+  return values;
+}
 
 int partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
   rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);

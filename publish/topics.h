@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ struct TopicSpec {
   std::int64_t retention_ms = -2;  // -2: leave the broker default
   int partitions = -1;             // -1: the broker's num.partitions
   int replication_factor = -1;     // -1: the broker's default.replication.factor
+  std::int64_t max_message_bytes = -1;  // -1: the broker's message.max.bytes
 };
 
 struct TopicsResult {
@@ -25,6 +27,11 @@ struct TopicsResult {
 
 // Partitions of `topic` per the cluster's metadata; 0 when unknown or unreachable.
 int partition_count(rd_kafka_t* rk, const std::string& topic, int timeout_ms = 5000);
+
+// The value of config `key` of each topic, by topic name; `error` set (and nothing returned) when
+// the cluster cannot say.
+std::map<std::string, std::string> topic_configs(rd_kafka_t* rk, const std::vector<std::string>& topics,
+                                                 const std::string& key, int timeout_ms, std::string& error);
 
 // Uses any client handle (producer or consumer) for the admin requests.
 TopicsResult ensure_topics(rd_kafka_t* rk, const std::vector<TopicSpec>& specs, int timeout_ms);

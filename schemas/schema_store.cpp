@@ -159,20 +159,6 @@ Compiled& compiled(const Entry& e) {
   return *slot;
 }
 
-// RFC 6901 escaping of one reference token.
-std::string escape_token(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
-
 enum class Walk { valid, invalid, too_deep };
 
 // Value::Accept recurses once per nesting level; this feeds the validator the same events with an
@@ -408,6 +394,19 @@ Violation describe(const Entry& e, const rapidjson::SchemaValidator& v, const ra
 }
 
 }  // namespace
+
+std::string escape_token(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
 
 void check_draft04(const rapidjson::Value& schema_json) {
   const auto dialect = member(&schema_json, "$schema");

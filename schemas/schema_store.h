@@ -45,6 +45,9 @@ struct Violation {
   std::string detail;
 };
 
+// RFC 6901 escaping of one reference token ("~" -> "~0", "/" -> "~1"), for building pointers.
+std::string escape_token(std::string_view name);
+
 // Names of all schemas, sorted.
 std::vector<std::string_view> names();
 

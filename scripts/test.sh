@@ -2,10 +2,13 @@
 # Runs every numflow test on a fresh machine: installs what is missing, builds, starts a local
 # Kafka broker (KRaft, port 19092 so a demo on 9092 is left alone), runs the whole CTest suite
 # (unit + integration + fault tests on the real broker), the contract check, the Helm chart and
-# dashboard checks, then the suite again built with AddressSanitizer + UndefinedBehaviorSanitizer.
+# dashboard checks, then the suite again built with AddressSanitizer + UndefinedBehaviorSanitizer,
+# then every libFuzzer target for a bounded time (scripts/fuzz.sh; any crash, leak, hang or
+# sanitizer report fails the run).
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh --fast     skip the sanitizer build
+#   scripts/test.sh --fast     skip the sanitizer build and the fuzzers
+#   NUMFLOW_TEST_FUZZ_SECONDS  seconds per fuzz target (default 30)
 #   NUMFLOW_TEST_KAFKA_PORT=N  broker port (default 19092)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +17,7 @@ fast=0
 for a in "$@"; do
   case "$a" in
     --fast) fast=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -60,5 +63,8 @@ if [ "$fast" = 0 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$root/scripts/lsan.supp:print_suppressions=0 \
     run_suite build-asan -LE faults
+  step "fuzzing (libFuzzer + ASan + UBSan, ${NUMFLOW_TEST_FUZZ_SECONDS:-30} s per target)"
+  # CI=true: the clone is thrown away, so the corpora are not merged back.
+  CI=true NUMFLOW_FUZZ_BUILD_JOBS=$(nproc) bash scripts/fuzz.sh "${NUMFLOW_TEST_FUZZ_SECONDS:-30}"
 fi
 step "all tests passed"

@@ -29,8 +29,11 @@ Settings service_settings() {
       .add({"instance-id", "", "stable name of this instance, part of its transactional ids (default: host name)"})
       .add({"fragments-topic", "numflow.fragments", "internal: per-number fragments, repartitioned by number"})
       .add({"state-topic", "numflow.number-state", "internal: compacted changelog of per-number state"})
-      .add({"batch-max-messages", "1000", "messages per transaction", Option::Kind::integer})
-      .add({"batch-max-ms", "100", "longest a transaction collects before it commits", Option::Kind::integer})
+      .add({"batch-max-messages", "1000", "messages per transaction", Option::Kind::integer, false, 1, 1000000})
+      .add({"batch-max-ms", "100", "longest a transaction collects before it commits", Option::Kind::integer,
+            false, 1, 5000})
+      .add({"batch-idle-ms", "5", "a transaction also commits once no input came for this long (0: never early)",
+            Option::Kind::integer, false, 0, 5000})
       .add({"ringcentral-account", "", "account id for RingCentral events that name their account '~'"})
       .add({"8x8-snapshot-webhooks-complete", "false",
             "treat 8x8 SNAPSHOT webhooks whose totalNumbers matches the list as complete inventories",
@@ -72,6 +75,7 @@ int run_service(const std::vector<std::string>& args) {
   }
   o.batch_max_messages = static_cast<int>(s.integer("batch-max-messages"));
   o.batch_max_ms = static_cast<int>(s.integer("batch-max-ms"));
+  o.batch_idle_ms = static_cast<int>(s.integer("batch-idle-ms"));
   o.default_ringcentral_account = s.str("ringcentral-account");
   o.core.snapshot_webhooks_complete = s.boolean("8x8-snapshot-webhooks-complete");
   try {

@@ -21,7 +21,7 @@ class Metrics {
   void merge(Verdict verdict);
   void record(std::string_view topic);
   void event_lag(std::int64_t ms);
-  void transaction(std::string_view stage, bool committed, double seconds);
+  void transaction(std::string_view stage, bool committed, double seconds, double commit_seconds);
   void restored(double seconds, std::size_t numbers);
   void numbers_in_state(std::size_t numbers);
   prometheus::Histogram& processing_seconds() { return *processing_; }
@@ -33,6 +33,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& records_;
   prometheus::Family<prometheus::Counter>& transactions_;
   prometheus::Family<prometheus::Histogram>& transaction_seconds_;
+  prometheus::Family<prometheus::Histogram>& commit_seconds_;
   prometheus::Histogram* processing_;
   prometheus::Histogram* event_lag_;
   prometheus::Gauge* numbers_;

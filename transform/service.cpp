@@ -109,8 +109,10 @@ class Service::NormalizeHooks final : public StageHooks {
         h.emplace_back("numflow-source-topic", topic);
         h.emplace_back("numflow-source-partition", std::to_string(m->partition));
         h.emplace_back("numflow-source-offset", std::to_string(m->offset));
-        log::warn("dead-lettered", {{"code", o.error_code}, {"detail", o.error_detail}, {"topic", topic},
-                                    {"partition", m->partition}, {"offset", m->offset}});
+        // The detail may quote the event's values (a malformed number): it stays in the
+        // dead-letter record's header, not in logs that are kept longer and seen by more people.
+        log::warn("dead-lettered", {{"code", o.error_code}, {"topic", topic}, {"partition", m->partition},
+                                    {"offset", m->offset}});
         out.push_back(OutMessage{o_.topics.dead_letter, RD_KAFKA_PARTITION_UA, std::string(key), std::string(body),
                                  std::move(h)});
         metrics_.record(o_.topics.dead_letter);
@@ -266,20 +268,22 @@ Service::Service(ServiceOptions options, Metrics& metrics) : options_(std::move(
   normalize_hooks_ = std::make_unique<NormalizeHooks>(options_, metrics_, partitions_);
   merge_hooks_ = std::make_unique<MergeHooks>(options_, metrics_);
   auto txn = [this](const std::string& stage) {
-    return StageCounters{[this, stage](bool committed, double seconds) { metrics_.transaction(stage, committed, seconds); },
+    return StageCounters{[this, stage](bool committed, double seconds, double commit_seconds) {
+                           metrics_.transaction(stage, committed, seconds, commit_seconds);
+                         },
                          [this](std::string_view json) { metrics_.consumer_stats(json); }};
   };
   normalize_ = std::make_unique<TxnStage>(
       StageOptions{"normalize", options_.kafka, options_.group_id, options_.topics.raw,
                    options_.group_id + "-normalize-" + options_.instance_id,
                    options_.group_id + "-normalize-" + options_.instance_id, options_.batch_max_messages,
-                   options_.batch_max_ms},
+                   options_.batch_max_ms, options_.batch_idle_ms},
       *normalize_hooks_, txn("normalize"));
   merge_ = std::make_unique<TxnStage>(
       StageOptions{"merge", options_.kafka, options_.group_id + ".merge", options_.fragments_topic,
                    options_.group_id + "-merge-" + options_.instance_id,
                    options_.group_id + "-merge-" + options_.instance_id, options_.batch_max_messages,
-                   options_.batch_max_ms},
+                   options_.batch_max_ms, options_.batch_idle_ms},
       *merge_hooks_, txn("merge"));
 }
 

@@ -33,6 +33,7 @@ struct ServiceOptions {
   std::string instance_id;  // stable per instance: part of the transactional ids
   int batch_max_messages = 1000;
   int batch_max_ms = 100;
+  int batch_idle_ms = 5;
   std::string default_ringcentral_account;  // for events whose account is "~"
   CoreOptions core;
 };

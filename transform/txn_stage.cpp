@@ -113,6 +113,9 @@ bool TxnStage::make_producer() {
   // out: keep that short. Deliveries must give up before their transaction does.
   defaults.emplace_back("transaction.timeout.ms", "10000");
   defaults.emplace_back("message.timeout.ms", "9000");
+  // A dead letter carries its raw record back out: room for the largest one ingest can accept
+  // (librdkafka's default, 1,000,000 bytes, refuses a 1 MiB body before it is even sent).
+  defaults.emplace_back("message.max.bytes", std::to_string(publish::kLargestDeadLetterBytes));
   rd_kafka_conf_t* conf = publish::make_conf(defaults, options_.kafka);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -242,6 +245,7 @@ bool TxnStage::commit(Batch& batch) {
   rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(static_cast<int>(batch.next_offsets.size()));
   for (const auto& [p, off] : batch.next_offsets)
     rd_kafka_topic_partition_list_add(offsets, options_.input_topic.c_str(), p)->offset = off;
+  const auto commit_started = Clock::now();
   rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata(consumer_.get());
   Error e(rd_kafka_send_offsets_to_transaction(producer_.get(), offsets, meta, 30000));
   rd_kafka_consumer_group_metadata_destroy(meta);
@@ -251,17 +255,19 @@ bool TxnStage::commit(Batch& batch) {
     while (e && rd_kafka_error_is_retriable(e.get()) && !stop_.load())
       e.reset(rd_kafka_commit_transaction(producer_.get(), 30000));
   }
-  const double seconds = std::chrono::duration<double>(Clock::now() - batch.started).count();
+  const auto ended = Clock::now();
+  const double seconds = std::chrono::duration<double>(ended - batch.started).count();
+  const double commit_seconds = std::chrono::duration<double>(ended - commit_started).count();
   if (!e) {
     in_transaction_ = false;
     hooks_.on_commit();
-    if (counters_.on_transaction) counters_.on_transaction(true, seconds);
+    if (counters_.on_transaction) counters_.on_transaction(true, seconds, commit_seconds);
     return true;
   }
   const bool fatal = rd_kafka_error_is_fatal(e.get());
   log::warn("transaction failed: aborting and rewinding",
             {{"stage", options_.name}, {"error", rd_kafka_error_string(e.get())}, {"fatal", fatal}});
-  if (counters_.on_transaction) counters_.on_transaction(false, seconds);
+  if (counters_.on_transaction) counters_.on_transaction(false, seconds, commit_seconds);
   abort_and_rewind(fatal, batch);
   return false;
 }
@@ -280,7 +286,10 @@ bool TxnStage::run() {
     while (batch.messages < static_cast<std::size_t>(options_.batch_max_messages) && !stop_.load()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0 && batch.messages) break;
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(std::max<long>(left, 50)));
+      // Once the batch holds something, wait for more only as long as the input may idle.
+      const bool idle_commit = batch.messages && options_.batch_idle_ms > 0 && options_.batch_idle_ms < left;
+      const long wait_ms = idle_commit ? options_.batch_idle_ms : std::max<long>(left, 50);
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), static_cast<int>(wait_ms));
       if (batch_void_) {  // a rebalance aborted this batch's transaction: start over
         if (m) rd_kafka_message_destroy(m);
         batch = Batch{};
@@ -288,7 +297,7 @@ bool TxnStage::run() {
         continue;
       }
       if (!m) {
-        if (left <= 0) break;
+        if (left <= 0 || idle_commit) break;
         continue;
       }
       if (m->err) {

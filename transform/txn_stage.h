@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "publish/kafka_config.h"
+#include "publish/kafka_settings.h"
 #include "publish/raw_sink.h"
 
 namespace numflow::transform {
@@ -53,10 +54,16 @@ struct StageOptions {
   std::string group_instance_id;  // stable per instance and stage
   int batch_max_messages = 1000;
   int batch_max_ms = 100;
+  // A batch also commits once its input has been idle this long: under light load a record
+  // waits for one commit, not for the whole window; under heavy load the input never idles and
+  // batches fill up (group commit). 0: only the two limits above.
+  int batch_idle_ms = 5;
 };
 
 struct StageCounters {
-  std::function<void(bool committed, double seconds)> on_transaction;
+  // A transaction ended: `batch_seconds` from its first message to the end, `commit_seconds` of
+  // that in send_offsets_to_transaction + commit_transaction (the broker round trips).
+  std::function<void(bool committed, double batch_seconds, double commit_seconds)> on_transaction;
   // librdkafka's statistics JSON of the stage's consumer (consumer lag per partition), every
   // statistics.interval.ms; called from a librdkafka thread.
   std::function<void(std::string_view json)> on_stats;

@@ -38,8 +38,9 @@ std::string country_of(const rapidjson::Value& n) {
   return out;
 }
 
-// The fields both 8x8 shapes share (contract §3 table, both 8x8 columns).
-void map_common(const rapidjson::Value& n, SlotSet& s) {
+// The fields both 8x8 shapes share (contract §3 table, both 8x8 columns). Prices keep the
+// provider's exact number text (`source`).
+void map_common(const rapidjson::Value& n, const EventContext& ctx, SlotSet& s) {
   if (const auto* op = json::member(n, "operationalStatus"); op && op->IsString()) {
     const std::string_view word(op->GetString(), op->GetStringLength());
     s.set(Slot::status, json::quote(status_of(word)));
@@ -49,16 +50,16 @@ void map_common(const rapidjson::Value& n, SlotSet& s) {
   if (const auto* hc = json::member(n, "numberHealthCheckEnabled"); hc && hc->IsBool())
     s.set(Slot::health_check_enabled, json::boolean(hc->GetBool()));
   copy_string(n, "referenceId", Slot::reference_id, s);
-  copy_any(n, "rentalPrice", Slot::pricing_rental_price, s);
-  copy_any(n, "incomingRate", Slot::pricing_incoming_rate, s);
-  copy_any(n, "billingUnit", Slot::pricing_billing_unit, s);
+  copy_any(n, "rentalPrice", Slot::pricing_rental_price, s, ctx.source);
+  copy_any(n, "incomingRate", Slot::pricing_incoming_rate, s, ctx.source);
+  copy_any(n, "billingUnit", Slot::pricing_billing_unit, s, ctx.source);
   copy_string(n, "billingCurrency", Slot::pricing_currency, s);
 }
 
-void map_api_only(const rapidjson::Value& n, SlotSet& s) {
+void map_api_only(const rapidjson::Value& n, const EventContext& ctx, SlotSet& s) {
   copy_string(n, "numberType", Slot::number_type, s);
   if (const auto* h = json::member(n, "numberHealth"); h && h->IsObject()) {
-    copy_any(*h, "isHealthy", Slot::health_healthy, s);
+    copy_any(*h, "isHealthy", Slot::health_healthy, s, ctx.source);
     copy_string(*h, "status", Slot::health_status, s);
     if (auto t = json::string_member(*h, "lastCheckedTime")) {
       // Normalized like every other time numflow writes; kept verbatim when it does not parse.
@@ -110,7 +111,7 @@ NormalizeResult EightByEight::normalize_webhook(const rapidjson::Value& body, co
     u.event_id = provider_util::event_hash({out.account_id, msisdn, updated.value_or(""),
                                             json::string_member(n, "operationalStatus").value_or("")});
     u.hint = out.complete_snapshot ? ChangeHint::listed_in_snapshot : ChangeHint::updated;
-    map_common(n, u.slots);
+    map_common(n, ctx, u.slots);
     out.numbers.push_back(std::move(u));
   }
   return out;
@@ -136,8 +137,8 @@ NormalizeResult EightByEight::normalize_api(const rapidjson::Value& body, const 
     u.event_id = provider_util::event_hash({out.account_id, msisdn, updated.value_or(""),
                                             json::string_member(n, "operationalStatus").value_or("")});
     u.hint = ChangeHint::listed_in_snapshot;
-    map_common(n, u.slots);
-    map_api_only(n, u.slots);
+    map_common(n, ctx, u.slots);
+    map_api_only(n, ctx, u.slots);
     out.numbers.push_back(std::move(u));
   }
   return out;

@@ -83,16 +83,18 @@ NormalizeResult RingCentral::normalize(const rapidjson::Value& body, const Event
     out.skipped = "ringcentral subscription renewal reminder";
     return out;
   }
-  const std::string_view uuid(body.HasMember("uuid") && body["uuid"].IsString() ? body["uuid"].GetString() : "");
+  // Strings are read with their length throughout: "\u0000" is legal inside a JSON string, and a
+  // C-string read would cut the value there (extension "12\u00003" would become extension "12").
+  const std::string_view uuid = json::string_member(body, "uuid").value_or("");
   const std::int64_t when = provider_util::time_or(json::string_member(body, "timestamp"), ctx.received_at_ms);
 
   if (kind == Kind::extension) {
     if (auto f = provider_util::check_schema("ringcentral/extension-info", body)) return *f;
     const auto& b = body["body"];
-    out.event_type = b["eventType"].GetString();
+    out.event_type = *json::string_member(b, "eventType");  // the schema requires both strings
     out.account_id = resolve_account(*event, "", ctx.account_hint);
     ExtensionUpdate x;
-    x.extension_id = b["extensionId"].GetString();
+    x.extension_id = *json::string_member(b, "extensionId");
     x.deleted = out.event_type == "Delete";
     if (const auto* h = json::member(b, "hints"); h && h->IsArray())
       for (const auto& item : h->GetArray())
@@ -106,7 +108,7 @@ NormalizeResult RingCentral::normalize(const rapidjson::Value& body, const Event
   if (auto f = provider_util::check_schema("ringcentral/contact-center-phone-number", body)) return *f;
   const auto& b = body["body"];
   const auto& info = b["phoneNumberInfo"];
-  out.event_type = b["eventType"].GetString();
+  out.event_type = *json::string_member(b, "eventType");
   out.account_id = resolve_account(*event, json::string_member(info, "uri").value_or(""), ctx.account_hint);
   NumberUpdate u;
   const std::string_view text(info["phoneNumber"].GetString(), info["phoneNumber"].GetStringLength());

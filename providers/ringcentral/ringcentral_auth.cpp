@@ -48,15 +48,19 @@ RingCentralAuthenticator::RingCentralAuthenticator(RingCentralAuthOptions option
     throw std::invalid_argument("ringcentral: a verification token or a query secret is needed");
 }
 
+std::optional<AuthResult> ringcentral_handshake(const http::Request& request) {
+  const std::string* validation = request.headers.find("Validation-Token");
+  if (!validation || !request.body.empty()) return std::nullopt;
+  // The handshake must be echoed within 3 s for the subscription to be created; it carries no
+  // data and is never written to Kafka. The echo is bounded so the answer stays under 1 KB.
+  if (validation->size() > 512) return AuthResult::refuse(400, "bad_validation_token");
+  http::Response r = http::Response::json(200, "{\"status\":\"validated\"}");
+  r.headers.set("Validation-Token", *validation);
+  return AuthResult::answer_with(std::move(r));
+}
+
 AuthResult RingCentralAuthenticator::check(const http::Request& request) const {
-  if (const std::string* validation = request.headers.find("Validation-Token"); validation && request.body.empty()) {
-    // The handshake must be echoed within 3 s for the subscription to be created; it carries no
-    // data and is never written to Kafka. The echo is bounded so the answer stays under 1 KB.
-    if (validation->size() > 512) return AuthResult::refuse(400, "bad_validation_token");
-    http::Response r = http::Response::json(200, "{\"status\":\"validated\"}");
-    r.headers.set("Validation-Token", *validation);
-    return AuthResult::answer_with(std::move(r));
-  }
+  if (auto answer = ringcentral_handshake(request)) return std::move(*answer);
   std::string method;
   if (!options_.verification_token.empty()) {
     const std::string* token = request.headers.find("Verification-Token");

@@ -24,6 +24,10 @@ class RingCentralAuthenticator final : public Authenticator {
   RingCentralAuthOptions options_;
 };
 
+// The subscription handshake (`Validation-Token` header, empty body) echoed, or nullopt for any
+// other request. Needs no secret, so a route with authentication `none` answers it too.
+std::optional<AuthResult> ringcentral_handshake(const http::Request& request);
+
 // The value of `name` in a query string ("a=1&token=x"), percent-decoded; nullopt when absent.
 std::optional<std::string> query_value(std::string_view query, std::string_view name);
 

@@ -69,3 +69,17 @@ TEST(RingCentralAuth, NeedsSomething) { EXPECT_THROW(RingCentralAuthenticator({"
 
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+// Contract §1: handshakes are answered by ingest and never written to Kafka, whatever the
+// route's authentication; with `none` the validation must still succeed.
+TEST(RingCentralAuth, HandshakeIsAnsweredOnARouteWithoutAuthentication) {
+  const NoAuth none(ringcentral_handshake);
+  const auto r = none.check(request("/webhooks/ringcentral", "", {{"Validation-Token", "vt-7"}}));
+  ASSERT_EQ(r.kind, AuthResult::answered);
+  EXPECT_EQ(std::string(r.answer.headers.get("Validation-Token")), "vt-7");
+  EXPECT_EQ(none.check(request("/webhooks/ringcentral", "{}")).kind, AuthResult::accepted);
+}
+}  // namespace
+}  // namespace numflow

@@ -66,7 +66,7 @@ NormalizeResult Zoom::normalize(const rapidjson::Value& body, const EventContext
     if (!provider_util::take_number(text, "", "/payload/object/phone_numbers/" + std::to_string(i), u, out)) continue;
     u.event_time_ms = event_ts;
     u.event_id = event_id;
-    provider_util::copy_any(object, "carrier_code", Slot::carrier_code, u.slots);
+    provider_util::copy_any(object, "carrier_code", Slot::carrier_code, u.slots, ctx.source);
     if (kind == Kind::cnam) {
       provider_util::copy_string(object, "cnam", Slot::cnam, u.slots);
     } else if (const auto* a = json::member(object, "emergency_address"); a && a->IsObject()) {

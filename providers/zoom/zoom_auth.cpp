@@ -28,7 +28,9 @@ std::optional<std::string> url_validation_token(std::string_view body) {
   doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
   const auto ev = doc.FindMember("event");
-  if (ev == doc.MemberEnd() || !ev->value.IsString() || std::string_view(ev->value.GetString()) != "endpoint.url_validation")
+  // With its length: "endpoint.url_validation\u0000..." is another event, not the challenge.
+  if (ev == doc.MemberEnd() || !ev->value.IsString() ||
+      std::string_view(ev->value.GetString(), ev->value.GetStringLength()) != "endpoint.url_validation")
     return std::nullopt;
   const auto payload = doc.FindMember("payload");
   if (payload == doc.MemberEnd() || !payload->value.IsObject()) return std::string();
@@ -90,6 +92,11 @@ AuthResult ZoomAuthenticator::check(const http::Request& request) const {
     return AuthResult::answer_with(http::Response::json(200, challenge_body(*plain, sign_hex(*matched, *plain))));
   }
   return AuthResult::accept("zoom-hmac-sha256");
+}
+
+std::optional<AuthResult> zoom_handshake_without_secret(const http::Request& request) {
+  if (!url_validation_token(request.body)) return std::nullopt;
+  return AuthResult::refuse(400, "url_validation_needs_secret_token");
 }
 
 }  // namespace numflow

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,11 @@ class ZoomAuthenticator final : public Authenticator {
  private:
   ZoomAuthOptions options_;
 };
+
+// For a Zoom route with authentication `none`: Zoom's `endpoint.url_validation` challenge can only
+// be answered with a secret token (its answer is an HMAC), so it is refused (400
+// `url_validation_needs_secret_token`) rather than stored as if it were an event; nullopt for
+// any other request.
+std::optional<AuthResult> zoom_handshake_without_secret(const http::Request& request);
 
 }  // namespace numflow

@@ -114,3 +114,19 @@ TEST(ZoomAuth, ExtremeTimestampsAreStaleNotOverflow) {
 }
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+// With authentication `none` the challenge cannot be answered (its answer is an HMAC with the
+// secret token): refused clearly, and never accepted as an event to store.
+TEST(ZoomAuth, UrlValidationOnARouteWithoutAuthenticationIsRefusedNotStored) {
+  const NoAuth none(zoom_handshake_without_secret);
+  const std::string challenge = R"({"payload":{"plainToken":"x"},"event":"endpoint.url_validation"})";
+  const auto r = none.check(request(challenge, ""));
+  ASSERT_EQ(r.kind, AuthResult::refused);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.reason, "url_validation_needs_secret_token");
+  EXPECT_EQ(none.check(request(R"({"event":"phone.number.cnam_updated"})", "")).kind, AuthResult::accepted);
+}
+}  // namespace
+}  // namespace numflow

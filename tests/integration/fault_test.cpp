@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -49,16 +50,18 @@ struct Books {
 
 class Faults : public Pipeline {
  protected:
-  // POSTs `count` webhooks one after another (retrying 503s, as providers do) while `chaos` runs.
-  Books stream(int count, const std::function<void(std::atomic<bool>&)>& chaos) {
+  // POSTs `count` webhooks one after another (retrying 503s, as providers do) while `chaos` runs;
+  // a webhook still refused after `give_up` is abandoned.
+  Books stream(int count, const std::function<void(std::atomic<bool>&)>& chaos,
+               std::chrono::seconds give_up = 60s) {
     Books books;
     std::atomic<bool> done{false};
     std::thread chaos_thread([&] { chaos(done); });
     for (int i = 0; i < count; ++i) {
       std::string provider;
       const std::string body = webhook(i, provider);
-      const auto give_up = std::chrono::steady_clock::now() + 60s;
-      while (std::chrono::steady_clock::now() < give_up) {
+      const auto until = std::chrono::steady_clock::now() + give_up;
+      while (std::chrono::steady_clock::now() < until) {
         const auto r = post(provider, body);
         if (r.status == 200) {
           books.answered_2xx.insert(body);
@@ -198,6 +201,53 @@ TEST_F(Faults, IngestStoppedWithSigtermUnderLoad) {
   EXPECT_GT(books.answered_2xx.size(), 100u);
   check_books(books);
   transform->signal(SIGTERM);
+}
+
+// How long BrokerGoneForMinutesWhileEventsWait keeps the broker away: NUMFLOW_TEST_OUTAGE_SECONDS,
+// default 120. (ctest gives each fault test 400 s: raise its TIMEOUT for much longer outages.)
+std::chrono::seconds outage_duration() {
+  const char* env = std::getenv("NUMFLOW_TEST_OUTAGE_SECONDS");
+  return std::chrono::seconds(env && *env ? std::atoi(env) : 120);
+}
+
+// The broker vanishes for minutes (a lost zone, a slow rolling restart) while raw events wait for
+// the transform and providers keep retrying. Far longer than any timeout of the transform's
+// clients (sessions, transactions, metadata), so every one of them expires: the transform must
+// not exit, must go on serving /healthz, must resume by itself when the broker is back, and must
+// still account for every raw event exactly once.
+TEST_F(Faults, BrokerGoneForMinutesWhileEventsWait) {
+  const auto outage = outage_duration();
+  auto ingest = start_ingest();
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  std::unique_ptr<Process> transform;
+  bool running_in_outage = false;
+  int healthz_in_outage = 0;
+  const Books books = stream(
+      1000,
+      [&](std::atomic<bool>&) {
+        std::this_thread::sleep_for(2s);  // a backlog waits in the raw topic before the transform starts
+        transform = start_transform();
+        // Gone at its first record: both stages are mid-stream, with transactions open and most
+        // of the backlog still waiting.
+        read_topic(brokers_, topics_.numbers, 1, 60s);
+        ASSERT_EQ(kafka_script("stop", brokers_), 0);
+        std::this_thread::sleep_for(outage);  // webhooks keep coming: ingest answers 503, they retry
+        running_in_outage = transform->running();
+        healthz_in_outage = http_request(transform_port_, "GET", "/healthz", {}, {}, 2000ms).status;
+        ASSERT_EQ(kafka_script("start", brokers_), 0);
+      },
+      outage + 60s);
+  ASSERT_TRUE(transform);
+  EXPECT_TRUE(running_in_outage) << transform->log();
+  EXPECT_EQ(healthz_in_outage, 200) << "the transform must go on answering /healthz without Kafka";
+  EXPECT_EQ(books.answered_2xx.size(), 1000u) << "providers retry 503s: everything gets in eventually";
+  EXPECT_TRUE(wait_http_ok(transform_port_, "/readyz", 120s)) << "the transform did not resume\n" << transform->log();
+  check_books(books);
+  EXPECT_TRUE(transform->running()) << transform->log();
+  transform->signal(SIGTERM);
+  EXPECT_EQ(transform->wait(30s), 0) << transform->log();
+  ingest->signal(SIGTERM);
+  EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
 }
 
 }  // namespace

@@ -228,6 +228,34 @@ TEST_F(Pipeline, RefusesATopicWithTheWrongCleanupPolicy) {
   EXPECT_NE(transform->log().find("cleanup.policy=delete"), std::string::npos) << transform->log();
 }
 
+TEST_F(Pipeline, CreatesMissingTopicsWithTheContractsSettings) {
+  // ingest creates the raw topic sized for its --max-body-bytes; the transform creates the rest.
+  auto ingest = start_ingest({"--max-body-bytes", "2097152"});
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  auto transform = start_transform();
+  ASSERT_TRUE(wait_http_ok(transform_port_, "/readyz", 60s)) << transform->log();
+  rd_kafka_conf_t* conf = publish::make_conf({{"bootstrap.servers", brokers_}}, {});
+  char err[256];
+  publish::KafkaHandle admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
+  const std::vector<std::string> all = {topics_.raw, topics_.numbers, topics_.extensions, topics_.dead};
+  std::string error;
+  const auto policy = publish::topic_configs(admin.get(), all, "cleanup.policy", 10000, error);
+  ASSERT_EQ(error, "");
+  EXPECT_EQ(policy.at(topics_.raw), "delete");
+  EXPECT_EQ(policy.at(topics_.numbers), "compact");
+  EXPECT_EQ(policy.at(topics_.extensions), "compact");
+  EXPECT_EQ(policy.at(topics_.dead), "delete");
+  // A body at the limit that does not compress must fit the raw topic, and its dead letter (the
+  // same bytes plus headers) the dead-letter topic.
+  const auto max_bytes = publish::topic_configs(admin.get(), all, "max.message.bytes", 10000, error);
+  ASSERT_EQ(error, "");
+  EXPECT_EQ(max_bytes.at(topics_.raw), std::to_string(2097152 + 65536));
+  EXPECT_EQ(max_bytes.at(topics_.dead), std::to_string(1048576 + 2 * 65536));
+  const auto retention = publish::topic_configs(admin.get(), all, "retention.ms", 10000, error);
+  EXPECT_EQ(retention.at(topics_.raw), std::to_string(7LL * 24 * 3600 * 1000));
+  EXPECT_EQ(retention.at(topics_.dead), std::to_string(30LL * 24 * 3600 * 1000));
+}
+
 // HMAC-SHA256 hex with OpenSSL directly, not with numflow's code.
 std::string hmac_hex(const std::string& key, const std::string& msg) {
   unsigned char md[32];

@@ -2,6 +2,7 @@
 // Reads topics back from the real broker the way analytics jobs do: read_committed, from the
 // beginning, every partition.
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -27,6 +28,11 @@ struct KafkaRecord {
 // partition), or the timeout passes. Returns what it read, in partition/offset order per partition.
 std::vector<KafkaRecord> read_topic(const std::string& brokers, const std::string& topic, std::size_t expected,
                                     std::chrono::milliseconds timeout);
+
+// Reads the whole topic again and again until some record satisfies `match` (true), or the
+// timeout passes (false). For waiting on a record whose position is unknown.
+bool wait_for_record(const std::string& brokers, const std::string& topic,
+                     const std::function<bool(const KafkaRecord&)>& match, std::chrono::milliseconds timeout);
 
 // The brokers of the test cluster, from NUMFLOW_TEST_BROKERS; "" when unset.
 std::string test_brokers();

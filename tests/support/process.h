@@ -46,6 +46,7 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   void signal(int sig) { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
 
   // Exit code (128+signal when killed); -1 when it did not exit within the timeout.
   int wait(std::chrono::milliseconds timeout = std::chrono::milliseconds(30000)) {
@@ -84,5 +85,8 @@ class Process {
 
 // A TCP port that was free a moment ago on 127.0.0.1.
 int free_port();
+
+// A "<field>: N kB" line of /proc/PID/status (VmRSS, VmHWM, ...), in KiB; -1 when unreadable.
+long proc_status_kib(pid_t pid, const std::string& field);
 
 }  // namespace numflow::testing

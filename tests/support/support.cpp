@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -37,6 +38,14 @@ int free_port() {
   const int port = ntohs(a.sin_port);
   ::close(fd);
   return port;
+}
+
+long proc_status_kib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+  return -1;
 }
 
 HttpResult http_request(int port, const std::string& method, const std::string& target, const std::string& body,
@@ -150,6 +159,17 @@ std::vector<KafkaRecord> read_topic(const std::string& brokers, const std::strin
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   return out;
+}
+
+bool wait_for_record(const std::string& brokers, const std::string& topic,
+                     const std::function<bool(const KafkaRecord&)>& match, std::chrono::milliseconds timeout) {
+  const auto until = Clock::now() + timeout;
+  do {
+    for (const auto& r : read_topic(brokers, topic, 0, std::chrono::milliseconds(10000)))
+      if (match(r)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (Clock::now() < until);
+  return false;
 }
 
 bool produce_one(const std::string& brokers, const std::string& topic, const std::string& key,

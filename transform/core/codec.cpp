@@ -15,13 +15,6 @@ std::string source_json(const std::optional<SourcePosition>& s) {
          ",\"offset\":" + std::to_string(s->offset) + "}";
 }
 
-std::optional<SourcePosition> source_of(const rapidjson::Value& v) {
-  if (!v.IsObject() || !v.HasMember("topic") || !v["topic"].IsString() || !v.HasMember("partition") ||
-      !v["partition"].IsInt() || !v.HasMember("offset") || !v["offset"].IsInt64())
-    return std::nullopt;
-  return SourcePosition{v["topic"].GetString(), v["partition"].GetInt(), v["offset"].GetInt64()};
-}
-
 std::string str(const rapidjson::Value& obj, const char* name) {
   const auto it = obj.FindMember(name);
   return it != obj.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
@@ -31,6 +24,13 @@ std::string str(const rapidjson::Value& obj, const char* name) {
 std::int64_t num(const rapidjson::Value& obj, const char* name, std::int64_t fallback = -1) {
   const auto it = obj.FindMember(name);
   return it != obj.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : fallback;
+}
+
+std::optional<SourcePosition> source_of(const rapidjson::Value& v) {
+  if (!v.IsObject() || !v.HasMember("topic") || !v["topic"].IsString() || !v.HasMember("partition") ||
+      !v["partition"].IsInt() || !v.HasMember("offset") || !v["offset"].IsInt64())
+    return std::nullopt;
+  return SourcePosition{str(v, "topic"), v["partition"].GetInt(), v["offset"].GetInt64()};
 }
 
 void header(std::string& out, std::string_view type, std::string_view provider, std::string_view account,
@@ -73,9 +73,10 @@ std::string encode_snapshot_end(const SnapshotEnd& e) {
 }
 
 std::optional<std::variant<NumberFragment, SnapshotEnd>> decode_fragment(std::string_view bytes) {
-  rapidjson::Document d;
-  d.Parse<rapidjson::kParseIterativeFlag>(bytes.data(), bytes.size());
-  if (d.HasParseError() || !d.IsObject() || num(d, "v") != 1) return std::nullopt;
+  json::ExactDocument exact;  // slot values keep their numbers' text: a price stays exact end to end
+  if (exact.parse(bytes)) return std::nullopt;
+  const rapidjson::Value& d = exact.root();
+  if (!d.IsObject() || num(d, "v") != 1) return std::nullopt;
   const std::string type = str(d, "type");
   if (type == "snapshot_end") {
     SnapshotEnd e{str(d, "provider"), str(d, "account"), str(d, "event_type"), str(d, "inventory"),
@@ -101,7 +102,7 @@ std::optional<std::variant<NumberFragment, SnapshotEnd>> decode_fragment(std::st
   for (const auto& m : d["slots"].GetObject()) {
     const std::string_view name(m.name.GetString(), m.name.GetStringLength());
     for (std::size_t s = 0; s < kSlotCount; ++s)
-      if (kSlotNames[s] == name) u.slots.values[s] = json::text(m.value);
+      if (kSlotNames[s] == name) u.slots.values[s] = json::text(m.value, &exact);
   }
   if (u.number.empty()) return std::nullopt;
   return f;
@@ -129,9 +130,10 @@ std::string encode_state(const NumberState& s) {
 }
 
 std::optional<NumberState> decode_state(std::string_view bytes) {
-  rapidjson::Document d;
-  d.Parse<rapidjson::kParseIterativeFlag>(bytes.data(), bytes.size());
-  if (d.HasParseError() || !d.IsObject() || num(d, "v") != 1) return std::nullopt;
+  json::ExactDocument exact;  // see decode_fragment
+  if (exact.parse(bytes)) return std::nullopt;
+  const rapidjson::Value& d = exact.root();
+  if (!d.IsObject() || num(d, "v") != 1) return std::nullopt;
   NumberState s;
   s.provider = str(d, "provider");
   s.account_id = str(d, "account");
@@ -146,7 +148,7 @@ std::optional<NumberState> decode_state(std::string_view bytes) {
       const std::string_view name(m.name.GetString(), m.name.GetStringLength());
       for (std::size_t i = 0; i < kSlotCount; ++i)
         if (kSlotNames[i] == name && m.value.IsObject() && m.value.HasMember("v"))
-          s.slots[i] = SlotValue{json::text(m.value["v"]), num(m.value, "t", 0)};
+          s.slots[i] = SlotValue{json::text(m.value["v"], &exact), num(m.value, "t", 0)};
     }
   return s;
 }

@@ -74,3 +74,27 @@ TEST(Codec, HostileInternalRecordsAreRefusedNotCrashed) {
 }
 }  // namespace
 }  // namespace numflow::transform
+
+namespace numflow::transform {
+namespace {
+// fuzz_transform_core's precision mismatch: a price re-read as a double on the repartition topic
+// or the changelog came out as other digits. Slot values keep their numbers' text both ways.
+TEST(Codec, NumbersKeepTheirExactTextThroughBothTopics) {
+  for (const char* price : {"0.1234567890123456789", "1.9223372036854775807", "-0", "0e-23", "1e-400", "5.0"}) {
+    SCOPED_TRACE(price);
+    NumberFragment f;
+    f.update.number = "+14155550123";
+    f.update.slots.set(Slot::pricing_rental_price, price);
+    const auto d = decode_fragment(encode_fragment(f));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(std::get<NumberFragment>(*d).update.slots.get(Slot::pricing_rental_price), price);
+
+    NumberState s;
+    s.slots[static_cast<std::size_t>(Slot::pricing_incoming_rate)] = SlotValue{price, 1};
+    const auto back = decode_state(encode_state(s));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->slots[static_cast<std::size_t>(Slot::pricing_incoming_rate)]->json, price);
+  }
+}
+}  // namespace
+}  // namespace numflow::transform

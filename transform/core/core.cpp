@@ -1,31 +1,55 @@
 #include "transform/core/core.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <algorithm>
 
+#include "providers/exact_json.h"
 #include "providers/provider_util.h"
 #include "providers/registry.h"
 
 namespace numflow::transform {
 namespace {
 
+// Details quote the body (an event name, a number): a hostile one must not make the dead letter's
+// header or the log line huge. A 1 MB event name gave a 1 MB numflow-error-detail header, which
+// with the raw bytes beside it no longer fits in one Kafka message: the transaction that cannot
+// produce it is aborted and retried for ever.
+constexpr std::size_t kMaxDetailBytes = 1024;
+constexpr std::size_t kMaxQuotedBytes = 64;
+
+std::string bounded(std::string detail) {
+  if (detail.size() <= kMaxDetailBytes) return detail;
+  const std::size_t total = detail.size();
+  detail.resize(json::utf8_prefix(detail, kMaxDetailBytes).size());
+  return detail + "... (" + std::to_string(total) + " bytes in all)";
+}
+
+std::string quoted(std::string_view value) {
+  const auto shown = json::utf8_prefix(value, kMaxQuotedBytes);
+  return "'" + std::string(shown) + (shown.size() < value.size() ? "...'" : "'");
+}
+
 Normalization dead_letter(std::string code, std::string detail) {
   Normalization n;
   n.outcome = Outcome::dead_lettered;
-  n.detail = detail;
-  n.outputs.push_back(Output{Topic::dead_letter, {}, std::nullopt, std::move(code), std::move(detail)});
+  n.detail = bounded(std::move(detail));
+  n.outputs.push_back(Output{Topic::dead_letter, {}, std::nullopt, std::move(code), n.detail});
   return n;
 }
 
+// Names every number that failed, or the first few of 100,000 and how many more.
 std::string invalid_numbers_detail(const std::vector<InvalidNumber>& invalid) {
+  constexpr std::size_t kRoomForTheCount = 32;
   std::string d;
+  std::size_t named = 0;
   for (const auto& n : invalid) {
-    if (!d.empty()) d += "; ";
-    d += n.pointer + ": '" + n.value + "' is not a phone number in E.164 even after normalization";
+    std::string one = n.pointer + ": " + quoted(n.value) + " is not a phone number in E.164 even after normalization";
+    if (named && d.size() + one.size() + kRoomForTheCount > kMaxDetailBytes) break;
+    d += (named++ ? "; " : "") + one;
   }
-  return d;
+  if (named < invalid.size()) d += "; and " + std::to_string(invalid.size() - named) + " more";
+  return bounded(std::move(d));
 }
 
 RecordContext record_context(const NumberFragment& f, std::int64_t now_ms) {
@@ -68,19 +92,15 @@ Normalization normalize_raw(const RawEvent& event, const CoreOptions& options, s
   const Provider* provider = find_provider(event.provider);
   if (!provider) return dead_letter("unknown_provider", "no provider named '" + std::string(event.provider) + "'");
 
-  rapidjson::Document doc;
-  // Iterative parsing: nesting depth cannot overflow the stack. UTF-8 is validated: a body that is
-  // not well-formed UTF-8 JSON is invalid_json (contract §3).
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(event.body.data(),
-                                                                                    event.body.size());
-  if (doc.HasParseError())
-    return dead_letter("invalid_json", std::string("not well-formed UTF-8 JSON: ") +
-                                           rapidjson::GetParseError_En(doc.GetParseError()) + " at byte " +
-                                           std::to_string(doc.GetErrorOffset()));
+  // Iterative, UTF-8 validated, duplicate names refused, numbers' exact text kept (exact_json.h).
+  // A body that is not well-formed UTF-8 JSON is invalid_json (contract §3).
+  json::ExactDocument exact;
+  if (auto error = exact.parse(event.body)) return dead_letter("invalid_json", std::move(*error));
+  const rapidjson::Value& doc = exact.root();
   if (!doc.IsObject()) return dead_letter("schema_violation", "the body must be a JSON object, at /");
 
   const std::int64_t received = event.received_at_ms ? event.received_at_ms : now_ms;
-  EventContext ctx{event.account, received, options.snapshot_webhooks_complete};
+  EventContext ctx{event.account, received, options.snapshot_webhooks_complete, &exact};
   NormalizeResult normalized = provider->normalize(doc, ctx);
   if (auto* failure = std::get_if<Failure>(&normalized)) return dead_letter(failure->code, failure->detail);
   Normalized& n = std::get<Normalized>(normalized);

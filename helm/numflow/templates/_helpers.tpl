@@ -232,12 +232,12 @@ NUMFLOW_KAFKA_PROPERTY_{{ . | upper | replace "." "_" }}
 {{- define "numflow.ingest.structured" -}}
 {{- $i := .Values.ingest -}}
 {{- $p := .Values.providers -}}
-{{- toJson (dict "max-body-bytes" $i.maxBodyBytes "response-deadline-ms" $i.responseDeadlineMs "retry-after-seconds" $i.retryAfterSeconds "io-threads" $i.ioThreads "max-connections" $i.maxConnections "shutdown-grace-ms" $i.shutdownGraceMs "log-level" $i.logLevel "zoom-max-skew" $p.zoom.maxSkewSeconds "ringcentral-query-parameter" $p.ringcentral.queryParameter) -}}
+{{- toJson (dict "max-body-bytes" $i.maxBodyBytes "response-deadline-ms" $i.responseDeadlineMs "retry-after-seconds" $i.retryAfterSeconds "io-threads" $i.ioThreads "max-connections" $i.maxConnections "max-body-memory-bytes" $i.maxBodyMemoryBytes "read-timeout-ms" $i.readTimeoutMs "shutdown-grace-ms" $i.shutdownGraceMs "log-level" $i.logLevel "zoom-max-skew" $p.zoom.maxSkewSeconds "ringcentral-query-parameter" $p.ringcentral.queryParameter) -}}
 {{- end -}}
 
 {{- define "numflow.transform.structured" -}}
 {{- $t := .Values.transform -}}
-{{- toJson (dict "batch-max-messages" $t.batchMaxMessages "batch-max-ms" $t.batchMaxMs "log-level" $t.logLevel "8x8-snapshot-webhooks-complete" (index .Values.providers "8x8").snapshotWebhooksComplete) -}}
+{{- toJson (dict "batch-max-messages" $t.batchMaxMessages "batch-max-ms" $t.batchMaxMs "batch-idle-ms" $t.batchIdleMs "log-level" $t.logLevel "8x8-snapshot-webhooks-complete" (index .Values.providers "8x8").snapshotWebhooksComplete) -}}
 {{- end -}}
 
 {{/* Environment for the structured values that are set (not null). */}}

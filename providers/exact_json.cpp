@@ -1,0 +1,244 @@
+#include "providers/exact_json.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+#include "schemas/schema_store.h"
+
+namespace numflow::json {
+namespace {
+
+using rapidjson::SizeType;
+using rapidjson::Value;
+
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+constexpr std::size_t kMaxNameInDetail = 64;
+
+std::string_view view(const Value& s) { return {s.GetString(), s.GetStringLength()}; }
+
+// A "\uDC00".."\uDFFF" escape without its high half decodes to ED B0..BF: RapidJSON 1.1.0 accepts
+// it (it checks only high surrogates for a partner). Raw surrogate bytes are refused by encoding
+// validation already, so any such sequence in a decoded string came from a lone escape.
+bool has_lone_surrogate(std::string_view s) {
+  // A plain loop: string_view::find per string cost as much as the whole parse (measured).
+  for (std::size_t i = 0; i + 1 < s.size(); ++i)
+    if (s[i] == '\xED' && (static_cast<unsigned char>(s[i + 1]) & 0xE0) == 0xA0) return true;
+  return false;
+}
+
+bool is_number_char(char c) {
+  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+// Builds the DOM exactly as RapidJSON's own parse does (every event goes to the document's
+// handler), and keeps each number's text on the side. The reader calls a number's handler just
+// after reading it, so the stream stands right behind its last character; a JSON number is one run
+// of [0-9+-.eE], and what precedes it ('[', ':', ',', whitespace) is never one of those.
+// (kParseNumbersAsStringsFlag would give the text too, but then the typed value would have to be
+// parsed a second time: this costs nothing beyond copying the text.)
+static_assert(rapidjson::StreamTraits<rapidjson::MemoryStream>::copyOptimization == 0,
+              "the reader must advance our stream itself, not a local copy of it, for Tell() to be right");
+
+class Builder {
+ public:
+  Builder(rapidjson::Document& doc, std::string_view input, const rapidjson::MemoryStream& stream,
+          std::string& texts, std::vector<std::uint32_t>& ends)
+      : doc_(doc), input_(input), stream_(stream), texts_(texts), ends_(ends) {}
+
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return keep_text() && doc_.Int(i); }
+  bool Uint(unsigned u) { return keep_text() && doc_.Uint(u); }
+  bool Int64(std::int64_t i) { return keep_text() && doc_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return keep_text() && doc_.Uint64(u); }
+  bool Double(double d) { return keep_text() && doc_.Double(d); }
+  bool RawNumber(const char*, SizeType, bool) { return false; }  // not asked for (no NumbersAsStrings)
+  bool String(const char* s, SizeType n, bool copy) { return checked(s, n) && doc_.String(s, n, copy); }
+  bool Key(const char* s, SizeType n, bool copy) { return checked(s, n) && doc_.Key(s, n, copy); }
+  bool StartObject() { return doc_.StartObject(); }
+  bool EndObject(SizeType members) { return doc_.EndObject(members); }
+  bool StartArray() { return doc_.StartArray(); }
+  bool EndArray(SizeType elements) { return doc_.EndArray(elements); }
+
+  const std::string& refusal() const { return refusal_; }
+
+ private:
+  bool keep_text() {
+    const std::size_t end = stream_.Tell();
+    std::size_t begin = end;
+    while (begin > 0 && is_number_char(input_[begin - 1])) --begin;
+    texts_.append(input_.substr(begin, end - begin));
+    ends_.push_back(static_cast<std::uint32_t>(texts_.size()));
+    return true;
+  }
+
+  bool checked(const char* s, SizeType n) {
+    if (!has_lone_surrogate({s, n})) return true;
+    refusal_ = "a \\u escape names half of a UTF-16 surrogate pair";
+    return false;
+  }
+
+  rapidjson::Document& doc_;
+  std::string_view input_;
+  const rapidjson::MemoryStream& stream_;
+  std::string& texts_;
+  std::vector<std::uint32_t>& ends_;
+  std::string refusal_;
+};
+
+// Visits a value and everything inside it in document order without recursion (a hostile body
+// nests 100,000 deep): enter(value, name) for each value (name: its member name, or null), and
+// leave(container) after a container's contents. Either returning false stops the walk.
+class Walk {
+ public:
+  template <typename Enter, typename Leave>
+  bool run(const Value& root, Enter&& enter, Leave&& leave) {
+    stack_.clear();
+    if (!visit(root, nullptr, enter)) return false;
+    while (!stack_.empty()) {
+      const Value& c = *stack_.back().container;
+      const SizeType i = stack_.back().next++;  // before visit(): it may grow the stack
+      if (i == (c.IsObject() ? c.MemberCount() : c.Size())) {
+        stack_.pop_back();
+        if (!leave(c)) return false;
+        continue;
+      }
+      const bool go_on = c.IsObject() ? visit((c.MemberBegin() + i)->value, &(c.MemberBegin() + i)->name, enter)
+                                      : visit(c[i], nullptr, enter);
+      if (!go_on) return false;
+    }
+    return true;
+  }
+
+  // The JSON pointer of the value enter() refused.
+  std::string pointer() const {
+    std::string out;
+    for (const Frame& f : stack_) {
+      const SizeType i = f.next - 1;  // the child being visited
+      out += '/';
+      out += f.container->IsObject() ? schemas::escape_token(view((f.container->MemberBegin() + i)->name))
+                                     : std::to_string(i);
+    }
+    return out;
+  }
+
+ private:
+  template <typename Enter>
+  bool visit(const Value& v, const Value* name, Enter& enter) {
+    if (!enter(v, name)) return false;
+    if (v.IsObject() || v.IsArray()) stack_.push_back({&v, 0});
+    return true;
+  }
+
+  struct Frame {
+    const Value* container;
+    SizeType next;  // index of the next member or element to visit
+  };
+  std::vector<Frame> stack_;
+};
+
+// A member name the object has more than once, or nullopt.
+std::optional<std::string_view> duplicate_name(const Value& object) {
+  const SizeType n = object.MemberCount();
+  const auto name = [&](SizeType i) { return view((object.MemberBegin() + i)->name); };
+  if (n <= 16) {  // provider objects are small: no allocation
+    for (SizeType i = 1; i < n; ++i)
+      for (SizeType j = 0; j < i; ++j)
+        if (name(i) == name(j)) return name(i);
+    return std::nullopt;
+  }
+  std::vector<std::string_view> names;  // big objects: n log n, never n²
+  names.reserve(n);
+  for (SizeType i = 0; i < n; ++i) names.push_back(name(i));
+  std::sort(names.begin(), names.end());
+  const auto it = std::adjacent_find(names.begin(), names.end());
+  if (it == names.end()) return std::nullopt;
+  return *it;
+}
+
+}  // namespace
+
+std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t n = max_bytes;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // not inside a character
+  return s.substr(0, n);
+}
+
+std::optional<std::string> ExactDocument::parse(std::string_view bytes) {
+  const std::size_t skipped = bytes.substr(0, kBom.size()) == kBom ? kBom.size() : 0;
+  bytes.remove_prefix(skipped);
+  rapidjson::MemoryStream ms(bytes.data(), bytes.size());
+  Builder builder(doc_, bytes, ms, texts_, ends_);
+  rapidjson::Reader reader;
+  rapidjson::ParseResult result;
+  auto generate = [&](rapidjson::Document&) { return !(result = reader.Parse<kParseFlags>(ms, builder)).IsError(); };
+  doc_.Populate(generate);
+  const auto at = [&](std::size_t offset) { return " at byte " + std::to_string(offset + skipped); };
+  if (result.IsError()) {
+    const std::string why = !builder.refusal().empty() ? builder.refusal()
+                                                       : rapidjson::GetParseError_En(result.Code());
+    return "not well-formed UTF-8 JSON: " + why + at(result.Offset());
+  }
+  // The reader treats a NUL byte like the end of the input: anything after it went unread.
+  if (ms.Tell() != bytes.size()) return "not well-formed UTF-8 JSON: a NUL byte after the value" + at(ms.Tell());
+  return check_and_index();
+}
+
+std::optional<std::string> ExactDocument::check_and_index() {
+  std::size_t next_number = 0;
+  std::optional<std::string_view> duplicate;
+  Walk walk;
+  const bool ok = walk.run(
+      doc_,
+      [&](const Value& v, const Value*) {
+        if (v.IsNumber() && next_number < ends_.size()) {  // as many as the Builder saw
+          const std::uint32_t begin = next_number ? ends_[next_number - 1] : 0;
+          numbers_.push_back({&v, begin, ends_[next_number++]});
+        } else if (v.IsObject()) {
+          duplicate = duplicate_name(v);
+        }
+        return !duplicate;
+      },
+      [](const Value&) { return true; });
+  if (!ok) {
+    return "member name '" + std::string(utf8_prefix(*duplicate, kMaxNameInDetail)) +
+           "' appears twice in the object at " + (walk.pointer().empty() ? "/" : walk.pointer()) +
+           ": names must be unique (RFC 7493), so what it means would depend on the reader";
+  }
+  std::sort(numbers_.begin(), numbers_.end(), [](const Number& a, const Number& b) { return a.value < b.value; });
+  return std::nullopt;
+}
+
+std::optional<std::string_view> ExactDocument::number_text(const Value& v) const {
+  const auto it = std::lower_bound(numbers_.begin(), numbers_.end(), &v,
+                                   [](const Number& n, const Value* p) { return n.value < p; });
+  if (it == numbers_.end() || it->value != &v) return std::nullopt;
+  return std::string_view(texts_).substr(it->begin, it->end - it->begin);
+}
+
+std::string text(const Value& v, const ExactDocument* source) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  Walk().run(
+      v,
+      [&](const Value& x, const Value* name) {
+        if (name) w.Key(name->GetString(), name->GetStringLength());
+        if (x.IsObject()) return w.StartObject();
+        if (x.IsArray()) return w.StartArray();
+        const auto exact = x.IsNumber() && source ? source->number_text(x) : std::nullopt;
+        // Writer::RawNumber would quote it (1.1.0): RawValue writes the text as it is.
+        if (exact) return w.RawValue(exact->data(), exact->size(), rapidjson::kNumberType);
+        return x.Accept(w);  // a scalar: no recursion
+      },
+      [&](const Value& c) { return c.IsObject() ? w.EndObject(c.MemberCount()) : w.EndArray(c.Size()); });
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace numflow::json
