@@ -6,6 +6,8 @@
 # Phases (each bounded in time):
 #   install   wrk (Debian), Benthos v4.13.0 (go, cached), the fixed-rate sender (bench/e2e, go)
 #   broker    scripts/kafka.sh on 127.0.0.1:$PORT_BASE+92, topics with $PARTITIONS partitions
+#   floor     the broker's own ceiling for an ingest: $CONNS closed-loop acks=all producers, no
+#             HTTP (bench/kafka_floor), linger.ms 5 and 0
 #   ingest    wrk keep-alive, $CONNS connections, $SECONDS_LOAD s, signed provider fixtures mixed
 #             (bench/gen.py wrk): numflow-ingest, then Benthos http_server -> kafka_franz
 #   transform drain $RAW_EVENTS pre-filled 8x8 events (bench/gen.py raw) until every record is
@@ -242,6 +244,21 @@ KAFKA_PID=$(cat "/tmp/numflow-kafka-$KPORT/kafka.pid" 2>/dev/null || true)
 create_topic "$RUN.bench.raw"; create_topic "$RUN.benthos.webhooks.raw"; create_topic "$RUN.benthos.number-changes"
 python3 "$HERE/gen.py" wrk "$WORK/mix.lua" "$ZOOM_SECRET" "$RC_TOKEN" "$AUTH_8X8"
 
+# ---------------------------------------------------------------- (b) the broker's own ceiling
+# $CONNS producers in a closed loop, each waiting for its acks=all delivery report before the
+# next message, no HTTP (bench/kafka_floor.cpp): the most any ingest answering after a durable
+# write can reach at that concurrency on this broker, numflow's and Benthos's alike.
+log "broker floor: $CONNS closed-loop durable producers, no HTTP"
+create_topic "$RUN.floor"
+FLOOR=$("$BUILD/bench/kafka_floor" --brokers "$B" --topic "$RUN.floor" --in-flight "$CONNS" --seconds "$SECONDS_LOAD" \
+        --bytes 700 --linger-ms 5)
+res "broker floor (linger.ms 5): $FLOOR"
+F_RPS=$(sed -n 's/.*messages_per_s=\([0-9]*\).*/\1/p' <<<"$FLOOR")
+FLOOR0=$("$BUILD/bench/kafka_floor" --brokers "$B" --topic "$RUN.floor" --in-flight "$CONNS" --seconds "$SECONDS_LOAD" \
+         --bytes 700 --linger-ms 0)
+res "broker floor (linger.ms 0): $FLOOR0"
+F0_RPS=$(sed -n 's/.*messages_per_s=\([0-9]*\).*/\1/p' <<<"$FLOOR0")
+
 # ---------------------------------------------------------------- (c) ingest vs Benthos ingest
 log "ingest: numflow-ingest"
 start_ingest "$RUN.webhooks.raw"
@@ -360,6 +377,7 @@ res ""
 res "| measure | numflow | Benthos $BENTHOS_VERSION | numflow / Benthos | target |"
 res "|---|---|---|---|---|"
 res "| ingest webhooks/s ($CONNS connections) | $N_RPS | $B_RPS | $(fdiv "$N_RPS" "$B_RPS") | ≥ 3 |"
+res "| the broker alone, no HTTP ($CONNS closed-loop durable producers, linger.ms 5 / 0) | $F_RPS / $F0_RPS | | best / Benthos: $(fdiv "$(( F_RPS > F0_RPS ? F_RPS : F0_RPS ))" "$B_RPS") | the ceiling of any ingest here |"
 res "| ingest p50 latency (ms) | $N_P50 | $B_P50 | $(fdiv "$N_P50" "$B_P50") | |"
 res "| ingest p99 latency (ms) | $N_P99 | $B_P99 | $(fdiv "$N_P99" "$B_P99") | < 1 |"
 res "| ingest CPU µs per webhook (own process) | $N_ICPU | $B_ICPU | $(fdiv "$N_ICPU" "$B_ICPU") | numflow ≤ 25 |"

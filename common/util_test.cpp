@@ -3,6 +3,7 @@
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/log_budget.h"
 #include "common/time.h"
 
 namespace numflow {
@@ -54,3 +55,17 @@ TEST(Log, OneJsonObjectPerLineWithEscaping) {
 
 }  // namespace
 }  // namespace numflow
+
+namespace {
+TEST(LogBudget, AdmitsAFewLinesASecondAndSaysHowManyWereLeftOut) {
+  using numflow::log::LogBudget;
+  LogBudget budget(3);
+  const auto t0 = LogBudget::Clock::now();
+  EXPECT_EQ(budget.admit(t0), 0);
+  EXPECT_EQ(budget.admit(t0 + std::chrono::milliseconds(1)), 0);
+  EXPECT_EQ(budget.admit(t0 + std::chrono::milliseconds(2)), 0);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(budget.admit(t0 + std::chrono::milliseconds(10 + i)), -1);
+  EXPECT_EQ(budget.admit(t0 + std::chrono::milliseconds(1000)), 100) << "a new second: logged, with the count";
+  EXPECT_EQ(budget.admit(t0 + std::chrono::milliseconds(1001)), 0);
+}
+}  // namespace

@@ -131,7 +131,8 @@ struct IngestHandler::Core {
   }
 
   void record(const ProviderRoute& route, Outcome outcome, int status, Clock::time_point received,
-              std::size_t body_bytes, std::string_view reason = {}) {
+              std::size_t body_bytes, std::string_view reason = {}, std::string_view client = {},
+              std::string_view request_id = {}) {
     std::atomic<std::uint64_t>* counter = nullptr;
     switch (outcome) {
       case Outcome::accepted: counter = &accepted; break;
@@ -148,7 +149,8 @@ struct IngestHandler::Core {
     counter->fetch_add(1, std::memory_order_relaxed);
     if (opt.on_outcome) {
       try {
-        opt.on_outcome(RequestOutcome{route.provider, outcome, status, Clock::now() - received, body_bytes, reason});
+        opt.on_outcome(RequestOutcome{route.provider, outcome, status, Clock::now() - received, body_bytes, reason,
+                                      client, request_id});
       } catch (...) {
       }
     }
@@ -356,7 +358,8 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
   const Clock::time_point received = req.received_at == Clock::time_point{} ? Clock::now() : req.received_at;
   const std::size_t body_bytes = req.body.size();
   auto answer_now = [&](http::Response r, Outcome outcome, std::string_view reason = {}) {
-    c.record(*route, outcome, r.status, received, body_bytes, reason);
+    c.record(*route, outcome, r.status, received, body_bytes, reason,
+             outcome == Outcome::refused ? std::string_view(req.remote_ip) : std::string_view{}, request_id);
     respond(std::move(r));
   };
 

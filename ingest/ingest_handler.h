@@ -68,6 +68,8 @@ struct RequestOutcome {
   std::chrono::steady_clock::duration latency;  // from the request's first byte to the answer
   std::size_t body_bytes;
   std::string_view reason = {};  // refused: the authenticator's reason (never a secret)
+  std::string_view client = {};      // refused: the peer's address, for tracing a source in logs
+  std::string_view request_id = {};  // refused: the X-Request-Id the client was answered with
 };
 
 struct IngestOptions {

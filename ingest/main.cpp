@@ -12,6 +12,7 @@
 
 #include "common/admin.h"
 #include "common/log.h"
+#include "common/log_budget.h"
 #include "common/settings.h"
 #include "ingest/ingest_handler.h"
 #include "ingest/poller.h"
@@ -230,9 +231,14 @@ struct IngestMetrics {
     bytes.Add({{"provider", std::string(o.provider)}}).Increment(static_cast<double>(o.body_bytes));
     if (o.outcome == ingest::Outcome::refused) {
       refusals.Add({{"provider", std::string(o.provider)}, {"reason", std::string(o.reason)}}).Increment();
-      log::warn("delivery refused", {{"provider", o.provider}, {"reason", o.reason}, {"status", o.status}});
+      if (const auto unlogged = refusal_log.admit(); unlogged >= 0)
+        log::warn("delivery refused", {{"provider", o.provider}, {"reason", o.reason}, {"status", o.status},
+                                       {"client", o.client}, {"request_id", o.request_id},
+                                       {"refusals_not_logged_before", unlogged}});
     }
   }
+  // A flood of forged deliveries must not become a flood of log lines (the counter has them all).
+  log::LogBudget refusal_log{20};
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Histogram>& duration;
   prometheus::Family<prometheus::Counter>& bytes;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <thread>
 
 namespace numflow::publish {
@@ -43,11 +44,14 @@ class ProducerMock : public ::testing::Test {
     return false;
   }
 
+  // The delivery's status, or failed when no report came within 10 s (on a loaded machine the
+  // report of a message to a down broker can come later than message.timeout.ms: the promise is
+  // shared so that a late report finds it alive).
   Delivery send(const std::string& value) {
-    std::promise<Delivery> p;
-    auto f = p.get_future();
+    auto p = std::make_shared<std::promise<Delivery>>();
+    auto f = p->get_future();
     producer_->submit(Message{"raw", "8x8:a", value, {{"numflow-provider", "8x8"}}},
-                      [&p](DeliveryResult r) { p.set_value(r.status); });
+                      [p](DeliveryResult r) { p->set_value(r.status); });
     if (f.wait_for(10s) != std::future_status::ready) return Delivery::failed;
     return f.get();
   }

@@ -318,6 +318,8 @@ TEST_F(Pipeline, ProviderAuthenticationEndToEnd) {
   // Refusals are logged with their reason, never with a secret.
   const std::string log = ingest.log();
   EXPECT_NE(log.find("bad_signature"), std::string::npos);
+  EXPECT_NE(log.find(R"("client":"127.0.0.1")"), std::string::npos) << "a refusal names its source";
+  EXPECT_NE(log.find(R"("request_id":")"), std::string::npos);
   for (const char* secret : {"zoom-secret", "old-token", "rc-token", "Bearer eight"})
     EXPECT_EQ(log.find(secret), std::string::npos) << secret;
 }
