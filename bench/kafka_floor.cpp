@@ -172,5 +172,6 @@ int main(int argc, char** argv) {
   std::printf("in_flight=%d bytes=%d linger_ms=%s messages_per_s=%.0f p50_ms=%.2f p99_ms=%.2f cpu_us_per_msg=%.1f failures=%ld\n",
               o.in_flight, o.bytes, o.linger_ms.c_str(), static_cast<double>(l.size()) / o.seconds, pct(0.5), pct(0.99),
               l.empty() ? 0.0 : cpu * 1e6 / static_cast<double>(l.size()), loop.failures);
-  return loop.failures ? 1 : 0;
+  if (l.empty()) std::fprintf(stderr, "kafka_floor: no message was delivered (does topic %s exist?)\n", o.topic.c_str());
+  return loop.failures || l.empty() ? 1 : 0;
 }
