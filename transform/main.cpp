@@ -29,7 +29,8 @@ Settings service_settings() {
       .add({"instance-id", "", "stable name of this instance, part of its transactional ids (default: host name)"})
       .add({"fragments-topic", "numflow.fragments", "internal: per-number fragments, repartitioned by number"})
       .add({"state-topic", "numflow.number-state", "internal: compacted changelog of per-number state"})
-      .add({"batch-max-messages", "1000", "messages per transaction", Option::Kind::integer, false, 1, 1000000})
+      .add({"batch-max-messages", "10000", "messages per transaction (under load --batch-max-ms usually ends it first)",
+            Option::Kind::integer, false, 1, 1000000})
       .add({"batch-max-ms", "100", "longest a transaction collects before it commits", Option::Kind::integer,
             false, 1, 5000})
       .add({"batch-idle-ms", "5", "a transaction also commits once no input came for this long (0: never early)",
