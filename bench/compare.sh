@@ -293,7 +293,7 @@ NC_RE='^numflow_transform_records_total.*number-changes"'
 
 log "transform: numflow-transform, exactly-once, default batches (1000 messages / 100 ms)"
 start_transform "$RUN.eos" a "$RUN.bench.raw"; P_TR_M=$TR_PORT
-drain "numflow-transform (EOS, batches 1000/100ms)" "http://127.0.0.1:$P_TR_M/metrics" "$NC_RE" "$TRANSFORM_PID"
+drain "numflow-transform (EOS, default batches: 10000 messages / 100 ms)" "http://127.0.0.1:$P_TR_M/metrics" "$NC_RE" "$TRANSFORM_PID"
 N_TRATE=$RATE N_TCPU=$CPU_US
 TXN_SUM=$(metricf "http://127.0.0.1:$P_TR_M/metrics" '^numflow_transform_transaction_seconds_sum')
 TXN_N=$(metric "http://127.0.0.1:$P_TR_M/metrics" '^numflow_transform_transaction_seconds_count')

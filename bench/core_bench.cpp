@@ -1,6 +1,6 @@
-// Hot paths of the transform's core (Google Benchmark): normalize per provider event kind at 1,
-// 10 and 1,000 numbers per event, merge into state, record JSON, and the cost of holding and
-// restoring one million numbers' state. Results and method: docs/PERFORMANCE.md.
+// Hot paths (Google Benchmark): normalize per provider event kind at 1, 10 and 1,000 numbers per
+// event, merge into state, record JSON, the internal records' encoding, Zoom's signature check,
+// and the cost of holding and restoring one million numbers' state. Results and method: docs/PERFORMANCE.md.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "providers/phone.h"
+#include "providers/zoom/zoom_auth.h"
 #include "transform/core/codec.h"
 #include "transform/core/core.h"
 
@@ -116,6 +117,49 @@ void BM_MergeIntoKnownNumber(benchmark::State& st) {
   }
 }
 BENCHMARK(BM_MergeIntoKnownNumber);
+// Ingest's most expensive authentication: HMAC-SHA256 over the exact body plus timestamp checks
+// and the constant-time comparison, for a ~700 B webhook.
+void BM_ZoomSignatureCheck(benchmark::State& st) {
+  ZoomAuthOptions o;
+  o.secret_tokens = {"old-secret-token", "bench-secret-token"};  // the second one matches: worst case
+  o.now_seconds = [] { return std::int64_t{1700000000}; };
+  ZoomAuthenticator auth(o);
+  http::Request req;
+  req.method = "POST";
+  req.target = "/webhooks/zoom";
+  req.body = zoom_cnam(1) + std::string(500, ' ');
+  req.headers.add("x-zm-request-timestamp", "1700000000");
+  req.headers.add("x-zm-signature",
+                  "v0=" + ZoomAuthenticator::sign_hex("bench-secret-token", "v0:1700000000:" + req.body));
+  for (auto _ : st) benchmark::DoNotOptimize(auth.check(req));
+  st.counters["body_bytes"] = static_cast<double>(req.body.size());
+}
+BENCHMARK(BM_ZoomSignatureCheck);
+
+// The internal records each event costs on top of the core: a fragment written by the normalize
+// stage and read back by the merge stage, and the number's state written to the changelog.
+void BM_FragmentEncodeDecode(benchmark::State& st) {
+  const std::string body = eight_webhook(1);
+  RawEvent ev{"8x8", "acct", body, 1, std::nullopt};
+  const NumberFragment f = normalize_raw(ev, {}, 1).fragments.at(0);
+  for (auto _ : st) benchmark::DoNotOptimize(decode_fragment(encode_fragment(f)));
+}
+BENCHMARK(BM_FragmentEncodeDecode);
+
+void BM_StateEncode(benchmark::State& st) {
+  MemoryStateStore state;
+  const std::string body = eight_webhook(1);
+  RawEvent ev{"8x8", "acct", body, 1, std::nullopt};
+  process(ev, state, {}, 1);
+  const NumberState* s = state.find(number(0));
+  if (!s) {
+    st.SkipWithError("no state");
+    return;
+  }
+  for (auto _ : st) benchmark::DoNotOptimize(encode_state(*s));
+}
+BENCHMARK(BM_StateEncode);
+
 
 long rss_kb() {
   std::ifstream in("/proc/self/status");
