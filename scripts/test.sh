@@ -8,7 +8,7 @@
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh --fast     skip the sanitizer build and the fuzzers
-#   NUMFLOW_TEST_FUZZ_SECONDS  seconds per fuzz target (default 30)
+#   NUMFLOW_TEST_FUZZ_SECONDS  seconds per fuzz target (default 20)
 #   NUMFLOW_TEST_KAFKA_PORT=N  broker port (default 19092)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,8 @@ done
 port=${NUMFLOW_TEST_KAFKA_PORT:-19092}
 export NUMFLOW_TEST_BROKERS=127.0.0.1:$port
 
-step() { printf '\n== %s\n' "$*" >&2; }
+started=$(date +%s)
+step() { printf '\n== %s  (%d s)\n' "$*" $(( $(date +%s) - started )) >&2; }
 
 step "dependencies"
 bash scripts/install-deps.sh
@@ -63,8 +64,8 @@ if [ "$fast" = 0 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$root/scripts/lsan.supp:print_suppressions=0 \
     run_suite build-asan -LE faults
-  step "fuzzing (libFuzzer + ASan + UBSan, ${NUMFLOW_TEST_FUZZ_SECONDS:-30} s per target)"
+  step "fuzzing (libFuzzer + ASan + UBSan, ${NUMFLOW_TEST_FUZZ_SECONDS:-20} s per target)"
   # CI=true: the clone is thrown away, so the corpora are not merged back.
-  CI=true NUMFLOW_FUZZ_BUILD_JOBS=$(nproc) bash scripts/fuzz.sh "${NUMFLOW_TEST_FUZZ_SECONDS:-30}"
+  CI=true NUMFLOW_FUZZ_BUILD_JOBS=$(nproc) bash scripts/fuzz.sh "${NUMFLOW_TEST_FUZZ_SECONDS:-20}"
 fi
 step "all tests passed"
