@@ -60,10 +60,13 @@ bash scripts/check-dashboards.sh build
 if [ "$fast" = 0 ]; then
   step "sanitizer build (ASan + UBSan)"
   bash scripts/build.sh asan
-  step "tests (ASan + UBSan; the long fault tests ran above)"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  step "tests (ASan + UBSan, the whole suite; the broker outage 30 s instead of 120)"
+  # The release pass above held the broker away for two minutes; here the same fault test is about
+  # what the sanitizers see while clients expire, which 30 s already exercises.
+  NUMFLOW_TEST_OUTAGE_SECONDS=${NUMFLOW_TEST_OUTAGE_SECONDS:-30} \
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$root/scripts/lsan.supp:print_suppressions=0 \
-    run_suite build-asan -LE faults
+    run_suite build-asan
   step "fuzzing (libFuzzer + ASan + UBSan, ${NUMFLOW_TEST_FUZZ_SECONDS:-20} s per target)"
   # CI=true: the clone is thrown away, so the corpora are not merged back.
   CI=true NUMFLOW_FUZZ_BUILD_JOBS=$(nproc) bash scripts/fuzz.sh "${NUMFLOW_TEST_FUZZ_SECONDS:-20}"
