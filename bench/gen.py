@@ -107,7 +107,7 @@ def cmd_stats(sent, recv):
     s = {}
     bad = 0
     for line in open(sent):
-        num, ns, st = line.split()
+        num, ns, st = line.split()[:3]
         if st.startswith("2"):
             s[num] = int(ns)
         else:

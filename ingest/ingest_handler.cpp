@@ -1,6 +1,7 @@
 #include "ingest/ingest_handler.h"
 
 #include <condition_variable>
+#include <list>
 #include <mutex>
 #include <queue>
 #include <stdexcept>
@@ -34,6 +35,7 @@ std::string_view to_string(Outcome outcome) {
     case Outcome::unavailable: return "unavailable";
     case Outcome::failed: return "failed";
     case Outcome::timeout: return "timeout";
+    case Outcome::overloaded: return "overloaded";
     case Outcome::too_large: return "too_large";
     case Outcome::error: return "error";
   }
@@ -143,6 +145,7 @@ struct IngestHandler::Core {
       case Outcome::unavailable: counter = &unavailable_n; break;
       case Outcome::failed: counter = &failed; break;
       case Outcome::timeout: counter = &timeouts; break;
+      case Outcome::overloaded: counter = &overloaded; break;
       case Outcome::too_large: counter = &too_large; break;
       case Outcome::error: counter = &errors; break;
     }
@@ -168,8 +171,31 @@ struct IngestHandler::Core {
   std::atomic<bool> draining{false};
 
   std::atomic<std::uint64_t> webhook_requests{0}, accepted{0}, refused{0}, answered{0}, not_ready{0},
-      queue_full{0}, unavailable_n{0}, failed{0}, timeouts{0}, too_large{0}, errors{0}, late_reports{0};
+      queue_full{0}, unavailable_n{0}, failed{0}, timeouts{0}, overloaded{0}, too_large{0}, errors{0},
+      late_reports{0};
   std::atomic<std::size_t> in_flight{0};
+
+  // Submission times of the unanswered submissions, oldest first (submission order, under the
+  // lock): the front says how long Kafka has kept its oldest delivery waiting. The deadline heap
+  // below cannot say it: it is ordered by first byte (a slow client's body arrives late) and
+  // keeps answered entries until their deadline.
+  using Backlog = std::list<Clock::time_point>;
+  mutable std::mutex backlog_m;
+  Backlog backlog;
+
+  Backlog::iterator enter_backlog() {
+    std::lock_guard lock(backlog_m);
+    return backlog.insert(backlog.end(), Clock::now());
+  }
+  void leave_backlog(Backlog::iterator it) {
+    std::lock_guard lock(backlog_m);
+    backlog.erase(it);
+  }
+  Clock::duration backlog_age() const {
+    std::lock_guard lock(backlog_m);
+    return backlog.empty() ? Clock::duration::zero() : Clock::now() - backlog.front();
+  }
+  bool shedding() const { return opt.shed_backlog.count() > 0 && backlog_age() >= opt.shed_backlog; }
   mutable std::mutex idle_m;
   mutable std::condition_variable idle_cv;
 
@@ -195,11 +221,13 @@ struct IngestHandler::Core::Pending {
   Clock::time_point received{};
   Clock::time_point deadline{};
   std::size_t body_bytes = 0;
+  Backlog::iterator in_backlog;
   std::atomic<bool> done{false};
 
   // False when it had been answered already.
   bool complete(http::Response response, Outcome outcome) {
     if (done.exchange(true)) return false;
+    core->leave_backlog(in_backlog);
     core->record(*route, outcome, response.status, received, body_bytes);
     http::Respond r = std::move(respond);  // only the winner gets here
     try {
@@ -396,6 +424,10 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
     answer_now(c.unavailable("not_ready", request_id), Outcome::not_ready);
     return;
   }
+  if (c.shedding()) {
+    answer_now(c.unavailable("overloaded", request_id), Outcome::overloaded);
+    return;
+  }
 
   std::string account;
   if (route->account_of) {
@@ -432,6 +464,7 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
   pending->received = received;
   pending->deadline = received + c.opt.response_deadline;
   pending->body_bytes = body_bytes;
+  pending->in_backlog = c.enter_backlog();  // before submit: the report may come from inside it
   c.in_flight.fetch_add(1);
 
   try {
@@ -453,6 +486,8 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
 
 std::size_t IngestHandler::in_flight() const { return core_->in_flight.load(); }
 
+std::chrono::steady_clock::duration IngestHandler::backlog_age() const { return core_->backlog_age(); }
+
 bool IngestHandler::wait_idle(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(core_->idle_m);
   return core_->idle_cv.wait_for(lock, timeout, [&] { return core_->in_flight.load() == 0; });
@@ -472,6 +507,7 @@ IngestStats IngestHandler::stats() const {
   s.unavailable = c.unavailable_n.load();
   s.failed = c.failed.load();
   s.timeouts = c.timeouts.load();
+  s.overloaded = c.overloaded.load();
   s.too_large = c.too_large.load();
   s.errors = c.errors.load();
   s.late_reports = c.late_reports.load();

@@ -4,7 +4,9 @@
 //
 //   POST /webhooks/{provider}  authenticate -> submit to the raw topic -> 200 when persisted,
 //                              503 + Retry-After when failed / queue full / unavailable / not
-//                              ready / no delivery report within the response deadline
+//                              ready / no delivery report within the response deadline, and at
+//                              once ("overloaded") while Kafka has kept a delivery waiting longer
+//                              than shed_backlog: overload is answered fast instead of slowly
 //   GET  /healthz              200 while the process serves
 //   GET  /readyz               200 when the sink is ready (and not draining), else 503
 //   anything else              404; a known path with another method: 405 with Allow
@@ -56,6 +58,7 @@ enum class Outcome {
   unavailable,    // 503
   failed,         // 503: delivery failed
   timeout,        // 503: no delivery report within the response deadline
+  overloaded,     // 503 at once: Kafka's oldest unacknowledged delivery is older than shed_backlog
   too_large,      // 413
   error,          // an authenticator threw (500) or the sink threw on submit (503)
 };
@@ -78,6 +81,14 @@ struct IngestOptions {
   // Measured from the request's first byte; Zoom and RingCentral drop endpoints slower than 3 s.
   std::chrono::milliseconds response_deadline{2500};
   std::chrono::seconds retry_after{5};
+  // Load shedding. When the oldest webhook handed to Kafka has waited this long for its
+  // acknowledgement, Kafka is not keeping up (a slow or stalled broker, or more webhooks than it
+  // takes): new webhooks are answered 503 "overloaded" at once, without being submitted, until it
+  // catches up. The excess gets a fast 503 (its provider retries) instead of a slow one at the
+  // response deadline, the producer queue stops growing, and the webhooks that are taken wait
+  // little longer than this, unless Kafka stalls outright after taking them (then the response
+  // deadline answers them). Zero: never shed.
+  std::chrono::milliseconds shed_backlog{1000};
   std::vector<ProviderRoute> routes;
   // Extra GET (and HEAD) endpoints answered synchronously, e.g. "/metrics". Must be thread-safe.
   std::map<std::string, std::function<http::Response(const http::Request&)>, std::less<>> get_routes;
@@ -96,6 +107,7 @@ struct IngestStats {
   std::uint64_t unavailable = 0;
   std::uint64_t failed = 0;
   std::uint64_t timeouts = 0;
+  std::uint64_t overloaded = 0;
   std::uint64_t too_large = 0;
   std::uint64_t errors = 0;
   std::uint64_t late_reports = 0;  // delivery reports that came after the request was answered
@@ -118,6 +130,8 @@ class IngestHandler {
 
   // Requests submitted to the sink and not answered yet.
   std::size_t in_flight() const;
+  // How long the oldest of them has waited since it was submitted (zero when there is none).
+  std::chrono::steady_clock::duration backlog_age() const;
   // Waits until in_flight() == 0; false on timeout. For SIGTERM: stop accepting, wait, flush.
   bool wait_idle(std::chrono::milliseconds timeout) const;
   // While draining, /readyz answers 503 so load balancers stop sending; webhooks still work.

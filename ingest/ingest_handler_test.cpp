@@ -499,6 +499,74 @@ TEST_F(IngestTest, DeadlineAnswers503AndTheLateReportIsIgnored) {
   EXPECT_EQ(handler_->stats().accepted, 1u);
 }
 
+// Kafka sits on a delivery longer than shed_backlog: the webhooks that follow are answered 503
+// "overloaded" at once, never submitted (the producer queue stops growing), until it catches up.
+TEST_F(IngestTest, ShedsAtOnceWhileKafkaKeepsADeliveryWaitingAndRecovers) {
+  IngestOptions o = test_options();
+  o.shed_backlog = 200ms;
+  start(o);
+  sink_.set_mode(FakeSink::Mode::hold);
+  TestClient waiting(server_->port());
+  ASSERT_TRUE(waiting.send(TestClient::request("POST", "/webhooks/8x8", "{\"first\":1}")));
+  ASSERT_TRUE(sink_.wait_held(1));
+
+  // Younger than the threshold: still taken (held like the first).
+  auto young = std::async(std::launch::async, [&] { return call("POST", "/webhooks/8x8", "{\"young\":1}"); });
+  ASSERT_TRUE(sink_.wait_held(2));
+  EXPECT_GE(handler_->backlog_age(), 0ms);
+
+  std::this_thread::sleep_for(250ms);
+  EXPECT_GE(handler_->backlog_age(), 200ms);
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = call("POST", "/webhooks/8x8", "{\"shed\":1}");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503);
+    EXPECT_EQ(json_field(r->body, "error"), "overloaded");
+    EXPECT_EQ(r->header("Retry-After"), "5");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 150ms) << "shedding answers at once";
+  }
+  EXPECT_EQ(sink_.submitted(), 2u) << "a shed webhook is never handed to Kafka";
+  EXPECT_EQ(handler_->stats().overloaded, 3u);
+  // Handshakes and refusals do not reach Kafka, so they are answered as usual.
+  auto hs = call("POST", "/webhooks/zoom", kZoomBody, {{"X-Test-Auth", "handshake"}});
+  ASSERT_TRUE(hs);
+  EXPECT_EQ(hs->status, 200);
+
+  // Kafka catches up: both waiting webhooks get their 200, and new ones are taken again.
+  sink_.release_all(Delivery::persisted);
+  auto first = waiting.read_response();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  const auto young_answer = young.get();
+  ASSERT_TRUE(young_answer);
+  EXPECT_EQ(young_answer->status, 200);
+  EXPECT_TRUE(eventually([&] { return handler_->backlog_age() == std::chrono::steady_clock::duration::zero(); }));
+  sink_.set_mode(FakeSink::Mode::persist);
+  auto again = call("POST", "/webhooks/8x8", "{\"again\":1}");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(handler_->stats().accepted, 3u);
+}
+
+TEST_F(IngestTest, ZeroShedBacklogNeverSheds) {
+  IngestOptions o = test_options();
+  o.shed_backlog = 0ms;
+  start(o);
+  sink_.set_mode(FakeSink::Mode::hold);
+  TestClient waiting(server_->port());
+  ASSERT_TRUE(waiting.send(TestClient::request("POST", "/webhooks/8x8", "{}")));
+  ASSERT_TRUE(sink_.wait_held(1));
+  std::this_thread::sleep_for(50ms);
+  TestClient next(server_->port());
+  ASSERT_TRUE(next.send(TestClient::request("POST", "/webhooks/8x8", "{\"next\":1}")));
+  EXPECT_TRUE(sink_.wait_held(2)) << "submitted, not shed";
+  sink_.release_all(Delivery::persisted);
+  EXPECT_EQ(waiting.read_response()->status, 200);
+  EXPECT_EQ(next.read_response()->status, 200);
+  EXPECT_EQ(handler_->stats().overloaded, 0u);
+}
+
 TEST_F(IngestTest, FiveHundredConcurrentRequestsAnsweredByTheProducerThread) {
   constexpr int kClients = 500;
   http::ServerOptions so;

@@ -41,6 +41,10 @@ Settings ingest_settings() {
       .add({"response-deadline-ms", "2500",
             "answer 503 when Kafka has not confirmed a body by then (providers give up at 3 s)", Kind::integer})
       .add({"retry-after-seconds", "5", "Retry-After sent with 503", Kind::integer})
+      .add({"shed-backlog-ms", "1000",
+            "load shedding: while the oldest body handed to Kafka has waited this long unacknowledged, "
+            "new webhooks get 503 overloaded + Retry-After at once (0: never shed)",
+            Kind::integer, false, 0, 3600000})
       .add({"io-threads", "1", "HTTP io threads (0: one per core)", Kind::integer, false, 0, 256})
       .add({"max-connections", "10000", "concurrent connections; more are refused with 503", Kind::integer, false,
             1, 1000000})
@@ -181,6 +185,12 @@ struct IngestMetrics {
                         .Help("Messages in the Kafka producer's queues")
                         .Register(r)
                         .Add({})),
+        backlog_age(prometheus::BuildGauge()
+                        .Name("numflow_ingest_kafka_backlog_seconds")
+                        .Help("How long the oldest body handed to Kafka has waited for its acknowledgement "
+                              "(webhooks are shed at --shed-backlog-ms)")
+                        .Register(r)
+                        .Add({})),
         connections(prometheus::BuildGauge()
                         .Name("numflow_ingest_connections")
                         .Help("Open webhook connections")
@@ -247,6 +257,7 @@ struct IngestMetrics {
   prometheus::Family<prometheus::Histogram>& produce;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& queue_depth;
+  prometheus::Gauge& backlog_age;
   prometheus::Gauge& connections;
   prometheus::Family<prometheus::Counter>& http_rejections;
   std::map<std::string, prometheus::Counter*> rejection_counters;
@@ -273,6 +284,7 @@ int main(int argc, char** argv) {
   io.max_body_bytes = static_cast<std::size_t>(s.integer("max-body-bytes"));
   io.response_deadline = std::chrono::milliseconds(s.integer("response-deadline-ms"));
   io.retry_after = std::chrono::seconds(s.integer("retry-after-seconds"));
+  io.shed_backlog = std::chrono::milliseconds(s.integer("shed-backlog-ms"));
   for (const Provider* p : all_providers()) {
     AuthChoice auth;
     if (auto err = build_auth(s, p->name(), auth)) {
@@ -375,6 +387,7 @@ int main(int argc, char** argv) {
       cv.wait_for(lock, std::chrono::milliseconds(200));
       metrics.in_flight.Set(static_cast<double>(handler->in_flight()));
       metrics.queue_depth.Set(static_cast<double>(producer->queue_depth()));
+      metrics.backlog_age.Set(std::chrono::duration<double>(handler->backlog_age()).count());
       metrics.observe_server(server.stats());
     }
   }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes numflow with libFuzzer (issue 7, point 1): installs clang if missing, builds build-fuzz/
 # (clang, -fsanitize=fuzzer + AddressSanitizer + UndefinedBehaviorSanitizer), then runs every
-# target in fuzz/ for a bounded time, one at a time, single process, on a copy of its corpus
-# fuzz/corpus/<target>/. Fails (exit 1) on any crash, leak, timeout, out-of-memory or sanitizer
+# target in fuzz/ for a bounded time (single process each, NUMFLOW_FUZZ_JOBS side by side), on a
+# copy of its corpus fuzz/corpus/<target>/. Fails (exit 1) on any crash, leak, timeout, out-of-memory or sanitizer
 # report, printing the reproducer's path and the command that replays it.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]       default 60
@@ -13,6 +13,7 @@
 #   NUMFLOW_FUZZ_MERGE=0|1                     merge inputs with new coverage back into fuzz/corpus
 #                                              (default 1, 0 when CI=true: a CI clone is thrown away)
 #   NUMFLOW_FUZZ_BUILD_JOBS=N                  build parallelism (default 1)
+#   NUMFLOW_FUZZ_JOBS=N                        targets fuzzed at once (default 1)
 #
 # Corpora stay bounded: new inputs are merged in only when they add coverage (libFuzzer -merge=1);
 # when a target's corpus passes NUMFLOW_FUZZ_CORPUS_KB (default 180) it is minimized, and if it is
@@ -104,11 +105,10 @@ if ((replay)); then
   exit $still
 fi
 
-failed=()
-summary=()
-mkdir -p "$out"
-for t in "${targets[@]}"; do
-  step "$t: ${seconds} s"
+# fuzz_one TARGET: runs it on a copy of its corpus; leaves $out/TARGET/result (one summary line),
+# and on failure $out/TARGET/failed and $out/TARGET/report.
+fuzz_one() {
+  local t=$1 bin dir dict mode rc execs rate last cov ft stats artifacts reported a
   bin=$build/fuzz/$t
   dir=$out/$t
   rm -rf "$dir"
@@ -135,18 +135,46 @@ for t in "${targets[@]}"; do
   reported=$(grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|==numflow-fuzz==' "$dir/log" || true)
 
   if [[ $rc -ne 0 || -n $artifacts || -n $reported ]]; then
-    failed+=("$t")
-    summary+=("$(printf '%-20s FAILED %s  %s artifact(s), log %s' "$t" "$stats" "$(wc -w <<<"$artifacts")" "$dir/log")")
-    echo "$t FAILED (exit $rc). Report:" >&2
+    printf '%-20s FAILED %s  %s artifact(s), log %s\n' "$t" "$stats" "$(wc -w <<<"$artifacts")" "$dir/log" >"$dir/result"
+    touch "$dir/failed"
+    {
+    echo "$t FAILED (exit $rc). Report:"
     grep -m1 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|INVARIANT BROKEN|terminate called|SUMMARY' \
-      "$dir/log" >&2 || true
+      "$dir/log" || true
     for a in $artifacts; do
-      echo "  reproducer: $a" >&2
-      echo "  replay:     $bin $a" >&2
+      echo "  reproducer: $a"
+      echo "  replay:     $bin $a"
     done
-    echo "  full log:   $dir/log" >&2
+    echo "  full log:   $dir/log"
+    } >"$dir/report"
   else
-    summary+=("$(printf '%-20s ok     %s' "$t" "$stats")")
+    printf '%-20s ok     %s\n' "$t" "$stats" >"$dir/result"
+  fi
+
+}
+
+# Targets run side by side, NUMFLOW_FUZZ_JOBS at a time (each is one single-threaded process).
+jobs=${NUMFLOW_FUZZ_JOBS:-1}
+step "${#targets[@]} targets, ${seconds} s each, $jobs at a time"
+mkdir -p "$out"
+running=0
+for t in "${targets[@]}"; do
+  if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
+  echo "started $t" >&2
+  fuzz_one "$t" &
+  running=$((running + 1))
+done
+wait
+
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+  bin=$build/fuzz/$t
+  dir=$out/$t
+  summary+=("$(cat "$dir/result" 2>/dev/null || printf '%-20s FAILED (no result, see %s)' "$t" "$dir/log")")
+  if [[ -f $dir/failed || ! -f $dir/result ]]; then
+    failed+=("$t")
+    cat "$dir/report" >&2 2>/dev/null || true
   fi
 
   # Inputs that crashed are not in the corpus: what it gained is worth keeping either way.

@@ -69,6 +69,6 @@ if [ "$fast" = 0 ]; then
     run_suite build-asan
   step "fuzzing (libFuzzer + ASan + UBSan, ${NUMFLOW_TEST_FUZZ_SECONDS:-20} s per target)"
   # CI=true: the clone is thrown away, so the corpora are not merged back.
-  CI=true NUMFLOW_FUZZ_BUILD_JOBS=$(nproc) bash scripts/fuzz.sh "${NUMFLOW_TEST_FUZZ_SECONDS:-20}"
+  CI=true NUMFLOW_FUZZ_BUILD_JOBS=$(nproc) NUMFLOW_FUZZ_JOBS=$(nproc) bash scripts/fuzz.sh "${NUMFLOW_TEST_FUZZ_SECONDS:-20}"
 fi
 step "all tests passed"

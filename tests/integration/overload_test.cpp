@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "common/http_test_client.h"
@@ -58,6 +59,8 @@ struct Answer {
   Ms elapsed{0};
   bool retry_after = false;
   bool queue_full = false;
+  bool overloaded = false;  // 503 overloaded: shed because Kafka was not keeping up
+  bool shed = false;        // overloaded or not_ready: refused before Kafka was handed the body
 };
 
 // One client's webhooks: unique, ~4 KB, like a real 8x8 delivery.
@@ -126,6 +129,8 @@ class Overload : public Pipeline {
     a.elapsed = r.elapsed;
     a.retry_after = r.headers.count("retry-after") > 0;
     a.queue_full = r.body.find("kafka_queue_full") != std::string::npos;
+    a.overloaded = r.body.find("\"overloaded\"") != std::string::npos;
+    a.shed = a.overloaded || r.body.find("\"not_ready\"") != std::string::npos;
     return a;
   }
 
@@ -151,13 +156,13 @@ class Overload : public Pipeline {
       if (a.status == 200) {
         missing += n == 0;
         twice += n > 1;
-      } else if (a.queue_full) {
+      } else if (a.queue_full || a.shed) {
         refused_but_there += n > 0;
       }
     }
     EXPECT_EQ(missing, 0) << "answered 2xx but not in Kafka";
     EXPECT_EQ(twice, 0) << "in Kafka more than once";
-    EXPECT_EQ(refused_but_there, 0) << "answered 503 (queue full) but in Kafka";
+    EXPECT_EQ(refused_but_there, 0) << "answered 503 (queue full, overloaded, not ready) but in Kafka";
   }
 };
 
@@ -197,6 +202,159 @@ TEST_F(Overload, ShedsLoadWith503AndRecovers) {
   const auto after = deliver(load_body(-1, 0));
   EXPECT_EQ(after.status, 200);
   EXPECT_LT(after.elapsed, 1000ms);
+
+  expect_books_balance(answers);
+  ingest->signal(SIGTERM);
+  EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
+}
+
+
+// ---- Twice the measured capacity, open loop ----------------------------------------------------
+//
+// The capacity measured in docs/PERFORMANCE.md (~9-11k webhooks/s) is what ingest and the broker
+// do with this machine's two cores to themselves; a load generator offering twice that would take
+// those cores from them (measured there: it cannot). So here Kafka's own producer quota on this
+// ingest's client.id makes the broker the bottleneck, as a saturated or slow cluster is in
+// production. The test offers four times the quota's nominal rate on a fixed timetable (open
+// loop: a slow answer does not slow the offered load, as it would not slow a provider's retries)
+// and checks that this was at least twice the capacity, measured as the rate ingest took
+// webhooks at meanwhile (the broker's quota lets early bursts through and lz4 shrinks hex a
+// little, so the nominal rate is only an estimate). Ingest must shed the excess with fast 503s (--shed-backlog-ms), keep the
+// webhooks it takes under the providers' 3 s, keep its memory bounded, lose nothing it answered
+// 200, and take webhooks again once the load drops.
+
+constexpr int kQuotaBytesPerSecond = 256 << 10;
+constexpr int kPadHex = 3000;  // ~3.1 KB bodies of random hex: lz4 can hardly shrink them
+constexpr int kBodyBytes = kPadHex + 150;
+constexpr int kOpenLoopThreads = 1024;  // enough for ~330/s answered within 2.5 s
+constexpr Ms kOverloadRun = 10000ms;
+
+std::string random_body(std::mt19937_64& rng, const std::string& tag, int seq) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string pad(kPadHex, '0');
+  for (char& c : pad) c = kHex[rng() & 15];
+  return R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"quota"},"tag":")" + tag + R"(","seq":)" +
+         std::to_string(seq) + R"(,"pad":")" + pad + "\"}";
+}
+
+// kafka.sh's `tool` runs a Kafka admin class against the test broker.
+int kafka_config(const std::string& brokers, const std::string& what) {
+  const std::string port = brokers.substr(brokers.rfind(':') + 1);
+  return std::system(("bash scripts/kafka.sh --port " + port + " tool kafka.admin.ConfigCommand --bootstrap-server " +
+                      brokers + " --alter " + what + " >/dev/null 2>&1")
+                         .c_str());
+}
+
+class OverloadOpenLoop : public Overload {
+ protected:
+  void SetUp() override {
+    Overload::SetUp();
+    client_id_ = "numflow-overload-" + topics_.raw;
+    ASSERT_EQ(kafka_config(brokers_, "--add-config producer_byte_rate=" + std::to_string(kQuotaBytesPerSecond) +
+                                         " --entity-type clients --entity-name " + client_id_),
+              0);
+  }
+  void TearDown() override {
+    kafka_config(brokers_, "--delete-config producer_byte_rate --entity-type clients --entity-name " + client_id_);
+  }
+
+  // Offers `rate` webhooks per second for `run`, each at its own scheduled time; an answer's
+  // elapsed time counts from that time. `late` counts requests sent >100 ms after theirs.
+  std::vector<Answer> open_loop(const std::string& tag, double rate, Ms run, int& late) {
+    const int total = static_cast<int>(rate * std::chrono::duration<double>(run).count());
+    std::atomic<int> next{0}, late_n{0};
+    std::mutex mu;
+    std::vector<Answer> answers;
+    const auto start = std::chrono::steady_clock::now() + 100ms;
+    std::vector<std::thread> pool;
+    for (int t = 0; t < kOpenLoopThreads; ++t)
+      pool.emplace_back([&, t] {
+        std::mt19937_64 rng(std::hash<std::string>{}(tag) + t);
+        std::vector<Answer> mine;
+        for (int i = next++; i < total; i = next++) {
+          const auto at = start + std::chrono::microseconds(static_cast<std::int64_t>(i * 1e6 / rate));
+          std::this_thread::sleep_until(at);
+          if (std::chrono::steady_clock::now() - at > 100ms) ++late_n;
+          Answer a = deliver(random_body(rng, tag, i));
+          a.elapsed = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - at);
+          mine.push_back(std::move(a));
+        }
+        std::lock_guard lock(mu);
+        std::move(mine.begin(), mine.end(), std::back_inserter(answers));
+      });
+    for (auto& t : pool) t.join();
+    late = late_n;
+    return answers;
+  }
+
+  std::string client_id_;
+};
+
+TEST_F(OverloadOpenLoop, TwiceTheMeasuredCapacityIsShedFastAndRecovers) {
+  small_asan_quarantine_for_children();
+  auto ingest = start_ingest({"--kafka-property", "client.id=" + client_id_});
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+
+  const double offered = 4.0 * kQuotaBytesPerSecond / kBodyBytes;
+  std::atomic<bool> loading{true};
+  long peak_rss = 0;
+  std::thread sampler([&] { peak_rss = sample_rss(ingest->pid(), loading); });
+  int late = 0;
+  const auto answers = open_loop("overload", offered, kOverloadRun, late);
+  loading = false;
+  sampler.join();
+  ASSERT_TRUE(ingest->running()) << ingest->log();
+
+  const Tally t(answers);
+  const double capacity = t.by_status.count(200) ? t.by_status.at(200) / std::chrono::duration<double>(kOverloadRun).count() : 0;
+  int overloaded = 0;
+  std::vector<Ms> latency_2xx, latency_shed;
+  for (const auto& a : answers) {
+    overloaded += a.overloaded;
+    if (a.status == 200) latency_2xx.push_back(a.elapsed);
+    if (a.shed) latency_shed.push_back(a.elapsed);
+  }
+  const auto p99 = [](std::vector<Ms>& v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? Ms{0} : v[v.size() * 99 / 100];
+  };
+  const Ms p99_2xx = p99(latency_2xx), p99_shed = p99(latency_shed);
+  const int shed = static_cast<int>(latency_shed.size());
+  const std::string summary = "offered " + std::to_string(static_cast<int>(offered)) + "/s for " +
+                              std::to_string(kOverloadRun.count() / 1000) + " s (" + std::to_string(late) +
+                              " sent late), taken " + std::to_string(static_cast<int>(capacity)) + "/s; " +
+                              t.summary(peak_rss) + ", 2xx p99 " + std::to_string(p99_2xx.count()) +
+                              " ms, shed " + std::to_string(shed) + " (overloaded " + std::to_string(overloaded) + "), shed p99 " +
+                              std::to_string(p99_shed.count()) + " ms";
+  std::cout << "[ overload ] " << summary << std::endl;
+  SCOPED_TRACE(summary);
+
+  EXPECT_LT(late, static_cast<int>(answers.size()) / 20) << "the load generator fell behind its timetable";
+  EXPECT_GE(offered, 2 * capacity) << "the test did not offer twice the capacity";
+  EXPECT_GT(t.by_status.count(503), 0u);
+  EXPECT_GT(t.by_status.count(200), 0u);
+  EXPECT_GT(overloaded, 0) << "the excess was not shed";
+  EXPECT_EQ(t.by_status.size(), t.by_status.count(200) + t.by_status.count(503)) << "only 200 or 503, always an answer";
+  EXPECT_EQ(t.without_retry_after, 0);
+  EXPECT_LT(p99_shed, 500ms) << "the excess is answered at once";
+  // What Kafka was handed is confirmed, or answered 503 kafka_timeout, by the response deadline.
+  EXPECT_LT(t.slowest_2xx, 3000ms) << "providers drop endpoints slower than 3 s";
+  EXPECT_LT(t.slowest_503, 3000ms) << "providers drop endpoints slower than 3 s";
+  EXPECT_LT(peak_rss, kRssBoundKib) << "memory must stay bounded while shedding load";
+
+  // The load drops to ~20 webhooks/s: once the broker's quota window has passed (its throttle
+  // outlasts the load by seconds), 20 in a row are taken, each within a second.
+  const auto dropped = std::chrono::steady_clock::now();
+  std::mt19937_64 rng(7);
+  int in_a_row = 0, seq = 0;
+  while (in_a_row < 20 && std::chrono::steady_clock::now() - dropped < 40s) {
+    const Answer a = deliver(random_body(rng, "after", seq++));
+    in_a_row = a.status == 200 && a.elapsed < 1000ms ? in_a_row + 1 : 0;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(in_a_row, 20) << "ingest did not recover within 40 s of the load dropping";
+  std::cout << "[ overload ] recovered after "
+            << std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - dropped).count() << " ms" << std::endl;
 
   expect_books_balance(answers);
   ingest->signal(SIGTERM);

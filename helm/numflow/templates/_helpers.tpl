@@ -232,7 +232,7 @@ NUMFLOW_KAFKA_PROPERTY_{{ . | upper | replace "." "_" }}
 {{- define "numflow.ingest.structured" -}}
 {{- $i := .Values.ingest -}}
 {{- $p := .Values.providers -}}
-{{- toJson (dict "max-body-bytes" $i.maxBodyBytes "response-deadline-ms" $i.responseDeadlineMs "retry-after-seconds" $i.retryAfterSeconds "io-threads" $i.ioThreads "max-connections" $i.maxConnections "max-body-memory-bytes" $i.maxBodyMemoryBytes "read-timeout-ms" $i.readTimeoutMs "shutdown-grace-ms" $i.shutdownGraceMs "log-level" $i.logLevel "zoom-max-skew" $p.zoom.maxSkewSeconds "ringcentral-query-parameter" $p.ringcentral.queryParameter) -}}
+{{- toJson (dict "max-body-bytes" $i.maxBodyBytes "response-deadline-ms" $i.responseDeadlineMs "retry-after-seconds" $i.retryAfterSeconds "shed-backlog-ms" $i.shedBacklogMs "io-threads" $i.ioThreads "max-connections" $i.maxConnections "max-body-memory-bytes" $i.maxBodyMemoryBytes "read-timeout-ms" $i.readTimeoutMs "shutdown-grace-ms" $i.shutdownGraceMs "log-level" $i.logLevel "zoom-max-skew" $p.zoom.maxSkewSeconds "ringcentral-query-parameter" $p.ringcentral.queryParameter) -}}
 {{- end -}}
 
 {{- define "numflow.transform.structured" -}}
