@@ -2,13 +2,14 @@
 # Fuzzes numflow with libFuzzer (issue 7, point 1): installs clang if missing, builds build-fuzz/
 # (clang, -fsanitize=fuzzer + AddressSanitizer + UndefinedBehaviorSanitizer), then runs every
 # target in fuzz/ for a bounded time (single process each, NUMFLOW_FUZZ_JOBS side by side), on a
-# copy of its corpus fuzz/corpus/<target>/. Fails (exit 1) on any crash, leak, timeout, out-of-memory or sanitizer
-# report, printing the reproducer's path and the command that replays it.
+# copy of its corpus fuzz/corpus/<target>/. Fails (exit 1) on any crash, leak, timeout,
+# out-of-memory or sanitizer report, printing the reproducer's path and the command that replays it.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]       default 60
 #   scripts/fuzz.sh --keep-going [SECONDS]     go on after a crash (libFuzzer's -fork=1), so one
 #                                              run reports every distinct bug it finds; still fails
 #   scripts/fuzz.sh --crashes                  replay fuzz/crashes/*: which known bugs still crash
+#   scripts/fuzz.sh --build-only               install clang and build build-fuzz/, fuzz nothing
 #   NUMFLOW_FUZZ_TARGETS="fuzz_auth fuzz_codec"  run only these targets
 #   NUMFLOW_FUZZ_MERGE=0|1                     merge inputs with new coverage back into fuzz/corpus
 #                                              (default 1, 0 when CI=true: a CI clone is thrown away)
@@ -25,11 +26,13 @@ root=$(pwd)
 seconds=60
 keep_going=0
 replay=0
+build_only=0
 for a in "$@"; do
   case "$a" in
     --keep-going) keep_going=1 ;;
     --crashes) replay=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --build-only) build_only=1 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     ''|*[!0-9]*) echo "fuzz.sh: unknown argument '$a' (see --help)" >&2; exit 2 ;;
     *) seconds=$a ;;
   esac
@@ -83,6 +86,7 @@ fi
 cmake --build "$build" -j "${NUMFLOW_FUZZ_BUILD_JOBS:-1}" --target fuzzers >/dev/null
 built=$(now)
 echo "built in $((built - started)) s" >&2
+((build_only)) && exit 0
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
