@@ -18,8 +18,8 @@
 #   memory    ingest RSS with $MANY_CONNS keep-alive connections posting at once
 # CPU is utime+stime from /proc/PID/stat of each service over its phase.
 #
-# Environment: PORT_BASE (44000: broker 44092, controller 44093, services the first free ports
-# from 44180 up),
+# Environment: PORT_BASE (27000, below Linux's ephemeral range: broker 27092, controller 27093,
+# services the first free ports from 27180 up),
 # SECONDS_LOAD (20), CONNS (64), RAW_EVENTS (200000), NUMBERS (20000), PARTITIONS (4),
 # E2E_RATES ("1000 2500 5000"), E2E_SECONDS (20), MANY_CONNS (10000), INGEST_IO_THREADS (1),
 # NUMFLOW_BENCH_CACHE (~/.cache/numflow-bench), BENCH_OUT (/tmp/numflow-bench-results.txt),
@@ -30,7 +30,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 BUILD=${NUMFLOW_BUILD:-$ROOT/build}
 CACHE=${NUMFLOW_BENCH_CACHE:-$HOME/.cache/numflow-bench}
-PORT_BASE=${PORT_BASE:-44000}
+PORT_BASE=${PORT_BASE:-27000}
 SECONDS_LOAD=${SECONDS_LOAD:-20}
 CONNS=${CONNS:-64}
 RAW_EVENTS=${RAW_EVENTS:-200000}
@@ -87,8 +87,9 @@ wait_url() {
   return 1
 }
 # pick_port BASE: the first port from BASE up that no socket on this machine uses locally.
-# 44000-44999 lies inside Linux's ephemeral range (32768-60999), so outgoing connections (the
-# broker's, Benthos's, CI's) can hold one of these ports at any moment: check, and retry starts.
+# A PORT_BASE inside Linux's ephemeral range (32768-60999) would let outgoing connections (the
+# broker's, Benthos's, a load test's thousands in TIME_WAIT) hold one of these ports at any
+# moment: the default is below it, and the ports are checked and starts retried anyway.
 pick_port() {
   local p=$1 used
   used=$(ss -Htan | awk '{n = split($4, a, ":"); print a[n]}' | sort -u)

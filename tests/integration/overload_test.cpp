@@ -208,7 +208,6 @@ TEST_F(Overload, ShedsLoadWith503AndRecovers) {
   EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
 }
 
-
 // ---- Twice the measured capacity, open loop ----------------------------------------------------
 //
 // The capacity measured in docs/PERFORMANCE.md (~9-11k webhooks/s) is what ingest and the broker
@@ -219,9 +218,9 @@ TEST_F(Overload, ShedsLoadWith503AndRecovers) {
 // loop: a slow answer does not slow the offered load, as it would not slow a provider's retries)
 // and checks that this was at least twice the capacity, measured as the rate ingest took
 // webhooks at meanwhile (the broker's quota lets early bursts through and lz4 shrinks hex a
-// little, so the nominal rate is only an estimate). Ingest must shed the excess with fast 503s (--shed-backlog-ms), keep the
-// webhooks it takes under the providers' 3 s, keep its memory bounded, lose nothing it answered
-// 200, and take webhooks again once the load drops.
+// little, so the nominal rate is only an estimate). Ingest must shed the excess with fast 503s
+// (--shed-backlog-ms), answer everything under the providers' 3 s, keep its memory bounded, lose
+// nothing it answered 200, and take webhooks again once the load drops.
 
 constexpr int kQuotaBytesPerSecond = 256 << 10;
 constexpr int kPadHex = 3000;  // ~3.1 KB bodies of random hex: lz4 can hardly shrink them
@@ -245,6 +244,37 @@ int kafka_config(const std::string& brokers, const std::string& what) {
                          .c_str());
 }
 
+// What open-loop clients saw of the shedding: the rate taken, and how fast the shed were answered.
+struct Shedding {
+  double taken_per_second = 0;
+  int shed_count = 0, overloaded = 0;  // shed: 503 overloaded or not_ready
+  Ms p99_2xx{0}, p99_shed{0};
+
+  Shedding(const std::vector<Answer>& answers, Ms run) {
+    std::vector<Ms> taken, refused;
+    for (const auto& a : answers) {
+      overloaded += a.overloaded;
+      if (a.status == 200) taken.push_back(a.elapsed);
+      if (a.shed) refused.push_back(a.elapsed);
+    }
+    taken_per_second = static_cast<double>(taken.size()) / std::chrono::duration<double>(run).count();
+    shed_count = static_cast<int>(refused.size());
+    p99_2xx = p99(taken);
+    p99_shed = p99(refused);
+  }
+
+  static Ms p99(std::vector<Ms>& v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? Ms{0} : v[v.size() * 99 / 100];
+  }
+
+  std::string summary() const {
+    return "taken " + std::to_string(static_cast<int>(taken_per_second)) + "/s (p99 " + std::to_string(p99_2xx.count()) +
+           " ms), shed " + std::to_string(shed_count) + " (" + std::to_string(overloaded) + " overloaded, p99 " +
+           std::to_string(p99_shed.count()) + " ms)";
+  }
+};
+
 class OverloadOpenLoop : public Overload {
  protected:
   void SetUp() override {
@@ -256,6 +286,7 @@ class OverloadOpenLoop : public Overload {
   }
   void TearDown() override {
     kafka_config(brokers_, "--delete-config producer_byte_rate --entity-type clients --entity-name " + client_id_);
+    Overload::TearDown();
   }
 
   // Offers `rate` webhooks per second for `run`, each at its own scheduled time; an answer's
@@ -306,37 +337,20 @@ TEST_F(OverloadOpenLoop, TwiceTheMeasuredCapacityIsShedFastAndRecovers) {
   ASSERT_TRUE(ingest->running()) << ingest->log();
 
   const Tally t(answers);
-  const double capacity = t.by_status.count(200) ? t.by_status.at(200) / std::chrono::duration<double>(kOverloadRun).count() : 0;
-  int overloaded = 0;
-  std::vector<Ms> latency_2xx, latency_shed;
-  for (const auto& a : answers) {
-    overloaded += a.overloaded;
-    if (a.status == 200) latency_2xx.push_back(a.elapsed);
-    if (a.shed) latency_shed.push_back(a.elapsed);
-  }
-  const auto p99 = [](std::vector<Ms>& v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? Ms{0} : v[v.size() * 99 / 100];
-  };
-  const Ms p99_2xx = p99(latency_2xx), p99_shed = p99(latency_shed);
-  const int shed = static_cast<int>(latency_shed.size());
-  const std::string summary = "offered " + std::to_string(static_cast<int>(offered)) + "/s for " +
-                              std::to_string(kOverloadRun.count() / 1000) + " s (" + std::to_string(late) +
-                              " sent late), taken " + std::to_string(static_cast<int>(capacity)) + "/s; " +
-                              t.summary(peak_rss) + ", 2xx p99 " + std::to_string(p99_2xx.count()) +
-                              " ms, shed " + std::to_string(shed) + " (overloaded " + std::to_string(overloaded) + "), shed p99 " +
-                              std::to_string(p99_shed.count()) + " ms";
+  const Shedding shed(answers, kOverloadRun);
+  const std::string summary = "offered " + std::to_string(static_cast<int>(offered)) + "/s (" +
+                              std::to_string(late) + " sent late); " + shed.summary() + "; " + t.summary(peak_rss);
   std::cout << "[ overload ] " << summary << std::endl;
   SCOPED_TRACE(summary);
 
   EXPECT_LT(late, static_cast<int>(answers.size()) / 20) << "the load generator fell behind its timetable";
-  EXPECT_GE(offered, 2 * capacity) << "the test did not offer twice the capacity";
+  EXPECT_GE(offered, 2 * shed.taken_per_second) << "the test did not offer twice the capacity";
   EXPECT_GT(t.by_status.count(503), 0u);
   EXPECT_GT(t.by_status.count(200), 0u);
-  EXPECT_GT(overloaded, 0) << "the excess was not shed";
+  EXPECT_GT(shed.overloaded, 0) << "the excess was not shed";
   EXPECT_EQ(t.by_status.size(), t.by_status.count(200) + t.by_status.count(503)) << "only 200 or 503, always an answer";
   EXPECT_EQ(t.without_retry_after, 0);
-  EXPECT_LT(p99_shed, 500ms) << "the excess is answered at once";
+  EXPECT_LT(shed.p99_shed, 500ms) << "the excess is answered at once";
   // What Kafka was handed is confirmed, or answered 503 kafka_timeout, by the response deadline.
   EXPECT_LT(t.slowest_2xx, 3000ms) << "providers drop endpoints slower than 3 s";
   EXPECT_LT(t.slowest_503, 3000ms) << "providers drop endpoints slower than 3 s";
