@@ -52,5 +52,21 @@ TEST(RingCentral, MissingPhoneNumberIsASchemaViolation) {
   EXPECT_NE(r.outputs[0].error_detail.find("phoneNumber"), std::string::npos) << r.outputs[0].error_detail;
 }
 
+
+// Found by fuzz_transform_core: an empty uuid became an empty event_id, a record the published
+// schema refuses and no reader could deduplicate. Both event kinds now dead-letter it.
+TEST(RingCentral, EmptyUuidIsASchemaViolation) {
+  for (const char* body : {
+           R"({"uuid":"","event":"/restapi/v1.0/account/1/phone-number","timestamp":"2024-01-01T00:00:00Z",
+               "body":{"eventType":"Created","phoneNumberInfo":{"phoneNumber":"+12025550100"}}})",
+           R"({"uuid":"","event":"/restapi/v1.0/account/1/extension/2","timestamp":"2024-01-01T00:00:00Z",
+               "body":{"eventType":"Delete","extensionId":"2"}})"}) {
+    const auto r = run("ringcentral", body);
+    ASSERT_EQ(r.outputs.size(), 1u) << body;
+    EXPECT_EQ(r.outputs[0].error_code, "schema_violation") << body;
+    EXPECT_NE(r.outputs[0].error_detail.find("/uuid"), std::string::npos) << r.outputs[0].error_detail;
+  }
+}
+
 }  // namespace
 }  // namespace numflow
