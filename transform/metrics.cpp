@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <initializer_list>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -120,30 +121,63 @@ void Metrics::event(std::string_view provider, std::string_view kind, Outcome ou
 void Metrics::consumer_stats(std::string_view json) {
   rapidjson::Document d;
   d.Parse(json.data(), json.size());
-  if (d.HasParseError() || !d.IsObject() || !d.HasMember("topics") || !d["topics"].IsObject()) return;
-  for (const auto& t : d["topics"].GetObject()) {
-    if (!t.value.IsObject() || !t.value.HasMember("partitions")) continue;
-    const std::string topic = t.name.GetString();
-    for (const auto& p : t.value["partitions"].GetObject()) {
-      const std::string partition = p.name.GetString();
-      if (partition == "-1" || !p.value.IsObject()) continue;
-      // Transactional offset commits do not update librdkafka's committed_offset, so its
-      // consumer_lag stays -1: measure from the last consumed position to the last stable offset
-      // (what a read_committed consumer can reach) instead.
-      const auto& v = p.value;
-      auto field = [&v](const char* name) {
-        return v.HasMember(name) && v[name].IsInt64() ? v[name].GetInt64() : std::int64_t{-1};
-      };
-      if (v.HasMember("fetch_state") && v["fetch_state"].IsString() &&
-          std::string_view(v["fetch_state"].GetString()) == "none")
-        continue;  // not assigned here
-      std::int64_t lag = -1;
-      if (field("app_offset") >= 0 && field("ls_offset") >= 0)
-        lag = std::max<std::int64_t>(0, field("ls_offset") - field("app_offset"));
-      else if (field("consumer_lag") >= 0)
-        lag = field("consumer_lag");
-      if (lag >= 0) lag_.Add({{"topic", topic}, {"partition", partition}}).Set(static_cast<double>(lag));
+  if (d.HasParseError() || !d.IsObject()) return;
+  if (d.HasMember("topics") && !d["topics"].IsObject()) return;  // not librdkafka's statistics: no change
+  // The client this snapshot describes ("rdkafka#consumer-1"): its partitions, and only those,
+  // are the ones to add, refresh or drop.
+  const std::string client = d.HasMember("name") && d["name"].IsString() ? d["name"].GetString() : "";
+  std::map<std::pair<std::string, std::string>, std::int64_t> fetched;  // -> lag, -1 if unknown
+  std::set<std::string> topics;
+  if (d.HasMember("topics")) {
+    for (const auto& t : d["topics"].GetObject()) {
+      const std::string topic = t.name.GetString();
+      topics.insert(topic);
+      if (!t.value.IsObject() || !t.value.HasMember("partitions") || !t.value["partitions"].IsObject()) continue;
+      for (const auto& p : t.value["partitions"].GetObject()) {
+        const std::string partition = p.name.GetString();
+        if (partition == "-1" || !p.value.IsObject()) continue;
+        const auto& v = p.value;
+        // Not fetched here: never assigned (none), or revoked (stopping, then stopped).
+        if (v.HasMember("fetch_state") && v["fetch_state"].IsString()) {
+          const std::string_view state = v["fetch_state"].GetString();
+          if (state == "none" || state == "stopping" || state == "stopped") continue;
+        }
+        // Transactional offset commits do not update librdkafka's committed_offset, so its
+        // consumer_lag stays -1: measure from the last consumed position to the last stable offset
+        // (what a read_committed consumer can reach) instead.
+        auto field = [&v](const char* name) {
+          return v.HasMember(name) && v[name].IsInt64() ? v[name].GetInt64() : std::int64_t{-1};
+        };
+        std::int64_t lag = -1;
+        if (field("app_offset") >= 0 && field("ls_offset") >= 0)
+          lag = std::max<std::int64_t>(0, field("ls_offset") - field("app_offset"));
+        else if (field("consumer_lag") >= 0)
+          lag = field("consumer_lag");
+        fetched.emplace(std::make_pair(topic, partition), lag);
+      }
     }
+  }
+  std::lock_guard lock(lag_mu_);
+  // Drop what this client reported before but fetches no more, and any partition of a topic it
+  // now reads that it does not fetch (the previous owner was this stage's earlier consumer, which
+  // a fatal error replaced: it reports nothing again).
+  for (auto it = lag_series_.begin(); it != lag_series_.end();) {
+    const bool ours = it->second.client == client || topics.contains(it->first.first);
+    if (ours && !fetched.contains(it->first)) {
+      lag_.Remove(it->second.gauge);
+      it = lag_series_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [key, lag] : fetched) {
+    auto it = lag_series_.find(key);
+    if (it != lag_series_.end()) it->second.client = client;
+    if (lag < 0) continue;  // still ours, lag not known yet: keep the last value, if any
+    if (it == lag_series_.end())
+      it = lag_series_.emplace(key, LagSeries{client, &lag_.Add({{"topic", key.first}, {"partition", key.second}})})
+               .first;
+    it->second.gauge->Set(static_cast<double>(lag));
   }
 }
 

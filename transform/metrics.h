@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 
 #include <initializer_list>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -21,7 +22,10 @@ class Metrics {
  public:
   explicit Metrics(prometheus::Registry& registry);
   void event(std::string_view provider, std::string_view kind, Outcome outcome, std::string_view error_code);
-  // Consumer lag per partition from librdkafka's statistics JSON.
+  // Consumer lag per partition from one consumer's librdkafka statistics JSON. A partition that
+  // consumer no longer fetches (revoked: fetch_state none/stopping/stopped, or absent from its
+  // statistics) loses its series, so after a rebalance only the new owner reports its lag.
+  // Several consumers (one per stage) may feed this, each with its own topic.
   void consumer_stats(std::string_view json);
   void merge(Verdict verdict);
   void record(std::string_view topic);
@@ -43,6 +47,14 @@ class Metrics {
   prometheus::Histogram* event_lag_;
   prometheus::Gauge* numbers_;
   prometheus::Gauge* restore_;
+  // The consumer-lag series exported now, by (topic, partition): its gauge, and the librdkafka
+  // client (statistics "name") that last reported the partition as fetched.
+  struct LagSeries {
+    std::string client;
+    prometheus::Gauge* gauge = nullptr;
+  };
+  std::mutex lag_mu_;
+  std::map<std::pair<std::string, std::string>, LagSeries> lag_series_;
   // Counters already added, by family and label values. Family::Add builds a label map, hashes
   // it and locks the family on every call (~4% of the transform's CPU, measured); a counter's
   // address never changes once added. Per instance, not per thread: a thread-local cache could
