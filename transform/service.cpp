@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "transform/core/codec.h"
+#include "transform/state_restore.h"
 
 namespace numflow::transform {
 namespace {
@@ -71,7 +72,7 @@ class Service::NormalizeHooks final : public StageHooks {
  public:
   NormalizeHooks(const ServiceOptions& o, Metrics& metrics, const int& partitions)
       : o_(o), metrics_(metrics), partitions_(partitions) {}
-  void on_assign(const std::vector<std::int32_t>&) override {}
+  bool on_assign(const std::vector<std::int32_t>&, const std::atomic<bool>&) override { return true; }
   void on_revoke(const std::vector<std::int32_t>&) override {}
   void on_commit() override {}
   void on_abort() override {}
@@ -137,10 +138,21 @@ class Service::MergeHooks final : public StageHooks {
  public:
   MergeHooks(const ServiceOptions& o, Metrics& metrics) : o_(o), metrics_(metrics) {}
 
-  void on_assign(const std::vector<std::int32_t>& partitions) override {
+  bool on_assign(const std::vector<std::int32_t>& partitions, const std::atomic<bool>& stopping) override {
     const auto t0 = Clock::now();
-    for (auto p : partitions) restore(p);
+    const RestoreOptions ro{o_.kafka, o_.state_topic, o_.group_id + ".restore"};
+    for (auto p : partitions) {
+      MemoryStateStore& store = stores_[p];
+      const RestoreResult r = restore_partition(ro, p, store, stopping);
+      if (!r.complete) {  // stopping: no state, so no partition either
+        for (auto q : partitions) stores_.erase(q);
+        return false;
+      }
+      log::info("state restored", {{"partition", p}, {"records", static_cast<std::int64_t>(r.records)},
+                                   {"numbers", static_cast<std::int64_t>(store.size())}, {"attempts", r.attempts}});
+    }
     metrics_.restored(std::chrono::duration<double>(Clock::now() - t0).count(), numbers());
+    return true;
   }
   void on_revoke(const std::vector<std::int32_t>& partitions) override {
     for (auto p : partitions) stores_.erase(p);
@@ -199,56 +211,6 @@ class Service::MergeHooks final : public StageHooks {
     std::size_t n = 0;
     for (const auto& [p, s] : stores_) n += s.size();
     return n;
-  }
-
-  // Reads changelog partition p to its end (read_committed): the state of p's numbers.
-  void restore(std::int32_t p) {
-    MemoryStateStore& store = stores_[p];
-    store.clear();
-    rd_kafka_conf_t* conf = publish::make_conf({{"isolation.level", "read_committed"},
-                                                {"enable.partition.eof", "true"},
-                                                {"enable.auto.commit", "false"},
-                                                {"group.id", o_.group_id + ".restore"}},
-                                               o_.kafka);
-    char err[512];
-    publish::KafkaHandle rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
-    if (!rk) {
-      rd_kafka_conf_destroy(conf);
-      log::error("cannot restore state", {{"partition", p}, {"reason", err}});
-      return;
-    }
-    std::int64_t low = 0, high = 0;
-    rd_kafka_query_watermark_offsets(rk.get(), o_.state_topic.c_str(), p, &low, &high, 10000);
-    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(parts, o_.state_topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(rk.get(), parts);
-    std::size_t applied = 0;
-    const auto deadline = Clock::now() + std::chrono::seconds(120);
-    // Up to the high watermark, not just the first EOF: an open transaction of a fenced instance
-    // holds the read_committed end back until it is resolved (transaction.timeout.ms).
-    bool done = high <= low;
-    while (!done && Clock::now() < deadline) {
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 200);
-      if (!m) continue;
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        done = m->offset >= high;
-      } else if (!m->err) {
-        const std::string number(bytes(m->key, m->key_len));
-        if (!m->payload) {
-          store.erase(number);
-        } else if (auto s = decode_state(bytes(m->payload, m->len))) {
-          store.put(number, std::move(*s));
-        }
-        ++applied;
-        done = m->offset + 1 >= high;
-      }
-      rd_kafka_message_destroy(m);
-    }
-    if (!done) log::error("state restore incomplete: timed out", {{"partition", p}});
-    rd_kafka_topic_partition_list_destroy(parts);
-    rd_kafka_consumer_close(rk.get());
-    log::info("state restored", {{"partition", p}, {"records", static_cast<std::int64_t>(applied)},
-                                 {"numbers", static_cast<std::int64_t>(store.size())}});
   }
 
   const ServiceOptions& o_;

@@ -155,7 +155,10 @@ void TxnStage::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     const auto ps = partitions_of(parts);
     log::info("partitions assigned", {{"stage", options_.name}, {"count", static_cast<std::int64_t>(ps.size())}});
-    hooks_.on_assign(ps);  // e.g. restore state before the first message of these partitions
+    if (!hooks_.on_assign(ps, stop_)) {  // e.g. restore state before the first message of these partitions
+      log::info("partitions not taken: stopping", {{"stage", options_.name}});
+      return;
+    }
     rd_kafka_assign(consumer_.get(), parts);
     ready_.store(true);
   } else {

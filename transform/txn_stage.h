@@ -35,8 +35,11 @@ struct OutMessage {
 class StageHooks {
  public:
   virtual ~StageHooks() = default;
-  // Partitions of the input topic given to / taken from this instance.
-  virtual void on_assign(const std::vector<std::int32_t>& partitions) = 0;
+  // Partitions of the input topic given to this instance: prepare them (e.g. restore their
+  // state), however long that takes. False: they could not be prepared before `stopping` turned
+  // true, and are not consumed.
+  virtual bool on_assign(const std::vector<std::int32_t>& partitions, const std::atomic<bool>& stopping) = 0;
+  // Partitions taken from this instance.
   virtual void on_revoke(const std::vector<std::int32_t>& partitions) = 0;
   // One input message; append what to publish. Runs inside the batch's transaction.
   virtual void process(const rd_kafka_message_t* message, std::vector<OutMessage>& out) = 0;

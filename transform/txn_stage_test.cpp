@@ -28,7 +28,7 @@ constexpr int16_t kProduce = 0, kInitProducerId = 22, kAddOffsetsToTxn = 25, kEn
 
 class EchoHooks final : public StageHooks {
  public:
-  void on_assign(const std::vector<std::int32_t>&) override {}
+  bool on_assign(const std::vector<std::int32_t>&, const std::atomic<bool>&) override { return true; }
   void on_revoke(const std::vector<std::int32_t>&) override {}
   void process(const rd_kafka_message_t* m, std::vector<OutMessage>& out) override {
     out.push_back(OutMessage{"out", RD_KAFKA_PARTITION_UA,
