@@ -57,6 +57,24 @@ std::string webhook(int i, std::string& provider) {
          "\"]}}}";
 }
 
+// The Zoom stream with every 5th delivery an 8x8 status flip of the same numbers instead: a
+// number's events come through two raw partitions (8x8 sub-k and Zoom acct-k) and, with two
+// instances, often through both instances before they meet in the number's merge partition.
+// The two providers set different fields, each with increasing event times, so any interleaving
+// across partitions gives the same records and the same table.
+std::string mixed_webhook(int i, std::string& provider) {
+  if (i % 5 != 4 || i % 50 == 49) return webhook(i, provider);
+  provider = "8x8";
+  const int n = i % (kAccounts * kNumbersPerAccount);
+  char number[16], when[32];
+  std::snprintf(number, sizeof number, "+1415555%04d", n);
+  std::snprintf(when, sizeof when, "2023-11-%02dT%02d:%02d:%02d.000Z", 2 + i / 86400, i / 3600 % 24, i / 60 % 60, i % 60);
+  const char* status = (i / 100) % 2 == 0 ? "Unhealthy" : "Active";  // the prelude left it Active
+  return R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"sub-)" + std::to_string(n % kAccounts) +
+         R"(","virtualNumbers":[{"msisdn":")" + number + R"(","operationalStatus":")" + status +
+         R"(","updatedTimestamp":")" + when + R"(","countryCode":"US"}]}})";
+}
+
 struct Books {
   std::set<std::string> answered_2xx;  // bodies
   int sent = 0;
@@ -81,12 +99,13 @@ class Faults : public Pipeline {
   // POSTs `count` webhooks one after another (retrying 503s, as providers do) while `chaos` runs;
   // a webhook still refused after `give_up` is abandoned.
   Books stream(int count, const std::function<void(std::atomic<bool>&)>& chaos,
-               std::chrono::seconds give_up = 60s, Books books = {}) {
+               std::chrono::seconds give_up = 60s, Books books = {},
+               const std::function<std::string(int, std::string&)>& make = webhook) {
     std::atomic<bool> done{false};
     std::thread chaos_thread([&] { chaos(done); });
     for (int i = 0; i < count; ++i) {
       std::string provider;
-      const std::string body = webhook(i, provider);
+      const std::string body = make(i, provider);
       const auto until = std::chrono::steady_clock::now() + give_up;
       while (std::chrono::steady_clock::now() < until) {
         const auto r = post(provider, body);
@@ -256,6 +275,38 @@ TEST_F(Faults, IngestStoppedWithSigtermUnderLoad) {
   EXPECT_GT(books.answered_2xx.size(), 100u + kAccounts * kNumbersPerAccount) << "the prelude, then over a hundred";
   check_books(books);
   transform->signal(SIGTERM);
+}
+
+// Two instances share the work; one freezes (SIGSTOP: a stalled VM, a long pause) mid-stream past
+// its session timeout, the other takes its partitions over, then the frozen one wakes up with a
+// transaction open under a group generation that is gone. Nothing it still tries to commit may
+// get through (KIP-447 fencing: send_offsets_to_transaction carries the old generation), and the
+// books must balance with the numbers' events split across both instances.
+TEST_F(Faults, FrozenInstanceIsFencedAfterItsPartitionsMove) {
+  auto ingest = start_ingest();
+  auto a = start_transform({"--instance-id", "a"}, "", "transform-a");
+  auto b = start_transform({"--instance-id", "b"}, "", "transform-b");
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  Books seeded;
+  ASSERT_NO_FATAL_FAILURE(prelude(seeded));
+  const Books books = stream(
+      4000,
+      [&](std::atomic<bool>&) {
+        std::this_thread::sleep_for(1s);
+        a->signal(SIGSTOP);
+        std::this_thread::sleep_for(16s);  // session.timeout.ms is 10 s: b has taken everything over
+        a->signal(SIGCONT);
+      },
+      60s, seeded, mixed_webhook);
+  EXPECT_EQ(books.answered_2xx.size(), 4000u + seeded.answered_2xx.size());
+  check_books(books);
+  EXPECT_TRUE(a->running()) << a->log();
+  EXPECT_TRUE(b->running()) << b->log();
+  a->signal(SIGTERM);
+  b->signal(SIGTERM);
+  EXPECT_EQ(a->wait(30s), 0) << a->log();
+  EXPECT_EQ(b->wait(30s), 0) << b->log();
+  ingest->signal(SIGTERM);
 }
 
 // How long BrokerGoneForMinutesWhileEventsWait keeps the broker away: NUMFLOW_TEST_OUTAGE_SECONDS,

@@ -59,13 +59,15 @@ class Pipeline : public ::testing::Test {
     return std::make_unique<Process>(NUMFLOW_INGEST_BIN, concat(args, extra), log_path("ingest"));
   }
 
-  std::unique_ptr<Process> start_transform(std::vector<std::string> extra = {}, std::string brokers = "") {
+  // `name` tells the log files of several instances apart.
+  std::unique_ptr<Process> start_transform(std::vector<std::string> extra = {}, std::string brokers = "",
+                                           const std::string& name = "transform") {
     transform_port_ = free_port();
     auto args = concat({"--brokers", brokers.empty() ? brokers_ : brokers, "--metrics-listen",
                         "127.0.0.1:" + std::to_string(transform_port_), "--group-id", "g-" + topics_.raw,
                         "--ringcentral-account", "99", "--batch-max-ms", "50"},
                        concat(topics_.args(), topics_.internal_args()));
-    return std::make_unique<Process>(NUMFLOW_TRANSFORM_BIN, concat(args, extra), log_path("transform"));
+    return std::make_unique<Process>(NUMFLOW_TRANSFORM_BIN, concat(args, extra), log_path(name));
   }
 
   std::string log_path(const std::string& what) const {
