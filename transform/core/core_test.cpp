@@ -353,7 +353,51 @@ TEST(CoreFixtures, EveryFixtureNormalizesToValidRecords) {
 TEST(CoreFixtures, NumbersApiSeedPlaceholderIsDeadLettered) {
   // The seed documents the response with "string" placeholders: "msisdn":"string" is no number.
   const Result r = run("8x8", read_file("providers/8x8/fixtures/numbers-api-seed.json"), "acct-1");
-  for (const auto& o : r.outputs) EXPECT_EQ(o.error_code, o.topic == Topic::dead_letter ? "invalid_number" : "");
+  ASSERT_EQ(r.outputs.size(), 1u);
+  EXPECT_EQ(r.outputs[0].topic, Topic::dead_letter);
+  EXPECT_EQ(r.outputs[0].error_code, "invalid_number");
+}
+
+// The realistic fixtures beside the seeds, number by number: the keys (E.164, completed from the
+// entry's country where the provider wrote a national form) and the status each one gets.
+TEST(CoreFixtures, EveryFixtureNumberGetsItsKeyAndStatus) {
+  struct Expect {
+    std::string provider, fixture;
+    std::vector<std::pair<std::string, std::string>> key_status;  // in output order; "" = no status
+  };
+  const std::vector<Expect> cases = {
+      {"8x8", "numbers-api-response", {{"+6561234567", "active"}, {"+447700900123", "active"}, {"+14155550123", "expiring"}}},
+      {"8x8", "webhook-minimal-fields", {{"+6561234567", "unhealthy"}, {"+61291234567", ""}, {"+14155550123", ""}}},
+      {"8x8", "webhook-multi-country",
+       {{"+6561234567", "active"}, {"+447700900123", "unhealthy"}, {"+14155550123", "expiring"},
+        {"+4930123456", "inactive"}, {"+61291234567", "unknown"}}},  // "Suspended": an open enum
+      {"8x8", "webhook-no-change", {{"+6561234567", "active"}, {"+447700900123", "active"}, {"+14155550123", "expiring"}}},
+      // "6561234567"/SG, "447700900123"/GB, "07700 900789"/GB, "61291234567"/AU
+      {"8x8", "webhook-numbers-without-plus",
+       {{"+6561234567", "active"}, {"+447700900123", "active"}, {"+447700900789", "expiring"}, {"+61291234567", "active"}}},
+      {"8x8", "webhook-seed", {{"+65123456789", "active"}, {"+65987654321", "active"}}},
+      {"8x8", "webhook-snapshot", {{"+447700900123", "active"}, {"+447700900456", "active"}, {"+4930123456", "inactive"}}},
+      {"zoom", "cnam-updated", {{"+14155550123", ""}, {"+14155550124", ""}}},
+      {"zoom", "emergency-address-updated", {{"+14155550123", ""}, {"+14155550124", ""}}},
+      {"zoom", "legacy-cnam-updated", {{"+14155550125", ""}}},
+      {"zoom", "legacy-emergency-address-updated", {{"+14155550125", ""}, {"+14155550126", ""}}},
+      {"ringcentral", "phone-number-created-seed", {{"+12024999741", "active"}}},
+      {"ringcentral", "phone-number-deleted", {{"+442071234567", "active"}}},  // then its tombstone
+      {"ringcentral", "phone-number-updated-pending", {{"+12025550143", "pending"}}},
+      {"ringcentral", "phone-number-updated", {{"+14155550177", "active"}}},
+  };
+  for (const auto& c : cases) {
+    const Result r = run(c.provider, read_file("providers/" + c.provider + "/fixtures/" + c.fixture + ".json"), "acct-1");
+    SCOPED_TRACE(c.provider + "/" + c.fixture + ": " + r.detail);
+    std::vector<std::pair<std::string, std::string>> got;
+    for (const auto& o : r.outputs) {
+      if (o.topic != Topic::number_changes || !o.value) continue;
+      const auto v = value_of(o);
+      const auto& st = v["state"]["status"];
+      got.emplace_back(o.key, st.IsString() ? st.GetString() : "");
+    }
+    EXPECT_EQ(got, c.key_status);
+  }
 }
 
 }  // namespace
@@ -498,7 +542,7 @@ TEST(CoreState, SnapshotWebhooksDeleteOnlyWhenConfiguredAndComplete) {
   auto run_with = [&](bool configured, const std::string& second_body) {
     MemoryStateStore s;
     const std::string first = api({"+6561234567", "+6561234568"});
-    RawEvent a{"8x8", "", first, 1000, std::nullopt};
+    RawEvent a{"8x8", "acme", first, 1000, std::nullopt};  // the webhooks' subaccount
     process(a, s, {}, kNow);
     RawEvent b{"8x8", "", second_body, 2000, std::nullopt};
     return process(b, s, CoreOptions{configured}, kNow);
@@ -506,7 +550,11 @@ TEST(CoreState, SnapshotWebhooksDeleteOnlyWhenConfiguredAndComplete) {
   const Result unconfigured = run_with(false, listed);
   for (const auto& o : unconfigured.outputs) ADD_FAILURE() << o.key << " " << o.value.value_or("tombstone");
   EXPECT_TRUE(run_with(true, shorter).outputs.empty()) << "totalNumbers must equal the list's length";
-  (void)0;
+  // Configured and complete: the number it does not list is deleted, then tombstoned.
+  const Result configured = run_with(true, listed);
+  EXPECT_EQ(keys(configured), (std::vector<std::string>{"+6561234568", "+6561234568 (tombstone)"}));
+  ASSERT_FALSE(configured.outputs.empty());
+  EXPECT_STREQ(value_of(configured.outputs[0])["change"].GetString(), "deleted");
 }
 
 }  // namespace
