@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string_view>
 
 #include "common/log.h"
 
@@ -38,9 +39,39 @@ void json_log(const rd_kafka_t* rk, int level, const char* facility, const char*
   log::write(l, "librdkafka", {{"client", rd_kafka_name(rk)}, {"facility", facility}, {"detail", message}});
 }
 
+// What numflow's guarantees rest on, so no --kafka-property may change it: a 2xx means a write
+// acknowledged by every in-sync replica exactly once (acks, idempotence); the transform reads only
+// committed records and commits its offsets inside its own transactions (isolation, auto commit,
+// transactional ids). Each entry: the property, the values that keep the guarantee, and why.
+struct Pinned {
+  std::string_view key;
+  std::vector<std::string_view> allowed;
+  std::string_view why;
+};
+const std::vector<Pinned>& pinned() {
+  static const std::vector<Pinned> p = {
+      {"acks", {"all", "-1"}, "a 2xx means the body is on every in-sync replica"},
+      {"request.required.acks", {"all", "-1"}, "a 2xx means the body is on every in-sync replica"},
+      {"enable.idempotence", {"true"}, "retries must not write a body twice"},
+      {"isolation.level", {"read_committed"}, "aborted transactions must never be read"},
+      {"enable.auto.commit", {"false"}, "offsets are committed inside the output transactions"},
+      {"transactional.id", {}, "numflow names its transactional producers itself"},
+  };
+  return p;
+}
+
 }  // namespace
 
+void check_overrides(const Properties& overrides) {
+  for (const auto& [k, v] : overrides)
+    for (const auto& pin : pinned())
+      if (k == pin.key && std::find(pin.allowed.begin(), pin.allowed.end(), v) == pin.allowed.end())
+        throw std::invalid_argument("Kafka property '" + k + "' cannot be set to '" + v + "' here: " +
+                                    std::string(pin.why));
+}
+
 rd_kafka_conf_t* make_conf(const Properties& defaults, const Properties& overrides) {
+  check_overrides(overrides);
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set_log_cb(conf, &json_log);
   char err[512];

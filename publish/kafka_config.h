@@ -21,8 +21,14 @@ using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaHandleDeleter>;
 Properties durable_producer_defaults();
 
 // Applies defaults then overrides (later wins). Throws std::invalid_argument naming the property
-// when librdkafka refuses one; values are never echoed (they may be SASL passwords).
+// when librdkafka refuses one (values are never echoed: they may be SASL passwords), or when an
+// override would weaken what numflow's answers promise (check_overrides).
 rd_kafka_conf_t* make_conf(const Properties& defaults, const Properties& overrides);
+
+// Refuses (std::invalid_argument) operator overrides of the properties numflow's guarantees rest
+// on: acks other than all, idempotence off, isolation.level other than read_committed, auto
+// commit on, a transactional.id. Their values may be echoed: none of them is a secret.
+void check_overrides(const Properties& overrides);
 
 // Merges b over a (same keys replaced).
 Properties merged(Properties a, const Properties& b);

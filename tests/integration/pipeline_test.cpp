@@ -180,6 +180,17 @@ TEST_F(Pipeline, ServicesStartAndStayUpWithoutKafka) {
   EXPECT_EQ(transform->wait(15s), 0) << transform->log();
 }
 
+// A --kafka-property that would weaken what a 2xx or a record promises stops either service at
+// start, with a line naming it, before it listens.
+TEST_F(Pipeline, ServicesRefuseKafkaPropertiesThatWeakenTheirGuarantees) {
+  auto ingest = start_ingest({"--kafka-property", "acks=1"});
+  auto transform = start_transform({"--kafka-property", "isolation.level=read_uncommitted"});
+  EXPECT_EQ(ingest->wait(15s), 2) << ingest->log();
+  EXPECT_EQ(transform->wait(15s), 2) << transform->log();
+  EXPECT_NE(ingest->log().find("'acks' cannot be set to '1'"), std::string::npos) << ingest->log();
+  EXPECT_NE(transform->log().find("'isolation.level' cannot be set"), std::string::npos) << transform->log();
+}
+
 TEST_F(Pipeline, PostWhileTheBrokerIsStoppedGets503AndLeavesNothingBehind) {
   auto ingest = start_ingest();
   ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
