@@ -10,6 +10,10 @@
       for `kcat -P -K '\\t'`. Event i is about number i % NUMBERS and flips its operationalStatus
       with a newer updatedTimestamp, so every event changes its number: one number-changes record
       per event, for numflow and for Benthos alike.
+  gen.py state OUT.txt COUNT
+      COUNT changelog records "number<TAB>state JSON" for the state topic, as encode_state() writes
+      them for a number an 8x8 update set (status, country, pricing, ...): the input of the
+      restore measurement in docs/PERFORMANCE.md (`kcat -P -K '\t'` into --state-topic).
   gen.py stats FILE_SENT FILE_RECV
       end-to-end latencies: FILE_SENT "number send_ns status", FILE_RECV "number recv_ns".
   gen.py stamp
@@ -103,6 +107,26 @@ def cmd_raw(out, count, numbers):
             f.write("8x8:%s\t%s\n" % (sub, body_8x8(us_number(n), status, base + i, sub)))
 
 
+def cmd_state(out, count):
+    t = 1700000000000
+    with open(out, "w") as f:
+        for n in range(int(count)):
+            sub = "BenchSub%d" % (n % 16)
+            slots = {
+                "country_code": {"t": t, "v": "US"},
+                "number_valid": {"t": t, "v": True},
+                "status": {"t": t + n, "v": "active"},
+                "provider_status": {"t": t + n, "v": "Active"},
+                "usable_for_new_sessions": {"t": t + n, "v": True},
+                "reference_id": {"t": t, "v": "VN-%d" % n},
+                "pricing.rental_price": {"t": t, "v": 5.0},
+                "pricing.currency": {"t": t, "v": "USD"},
+            }
+            state = {"v": 1, "provider": "8x8", "account": sub, "inventory": "8x8:" + sub, "snapshot_ms": t,
+                     "deleted_at": -1, "ids": [hashlib.sha256(b"%d" % n).hexdigest()[:32]], "slots": slots}
+            f.write("%s\t%s\n" % (us_number(n), json.dumps(state, separators=(",", ":"))))
+
+
 def cmd_stats(sent, recv):
     s = {}
     bad = 0
@@ -136,5 +160,5 @@ def cmd_stamp():
 
 if __name__ == "__main__":
     c, a = sys.argv[1], sys.argv[2:]
-    {"wrk": lambda: cmd_wrk(*a), "raw": lambda: cmd_raw(*a), "stats": lambda: cmd_stats(*a),
+    {"wrk": lambda: cmd_wrk(*a), "raw": lambda: cmd_raw(*a), "state": lambda: cmd_state(*a), "stats": lambda: cmd_stats(*a),
      "stamp": cmd_stamp}[c]()
