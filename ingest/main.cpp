@@ -8,13 +8,13 @@
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
-#include <rapidjson/document.h>
 
 #include "common/admin.h"
 #include "common/log.h"
 #include "common/log_budget.h"
 #include "common/settings.h"
 #include "ingest/ingest_handler.h"
+#include "ingest/ingest_settings.h"
 #include "ingest/poller.h"
 #include "common/net.h"
 #include "providers/8x8/eight_by_eight_auth.h"
@@ -27,62 +27,6 @@
 using namespace numflow;
 
 namespace {
-
-Settings ingest_settings() {
-  Settings s("numflow-ingest [OPTIONS]",
-             "Receives webhooks from 8x8, Zoom and RingCentral and writes each raw body durably to Kafka\n"
-             "(acks=all, idempotent) before answering 200; answers 503 with Retry-After when Kafka cannot take it.");
-  publish::add_kafka_options(s);
-  using Kind = Option::Kind;
-  s.add({"listen", "0.0.0.0:8080", "address of the webhook routes, /healthz and /readyz"})
-      .add({"metrics-listen", "0.0.0.0:9090", "address of /metrics (and /healthz, /readyz)"})
-      .add({"max-body-bytes", "1048576", "largest accepted body; larger ones get 413", Kind::integer, false, 1,
-            publish::kLargestBodyBytes})
-      .add({"response-deadline-ms", "2500",
-            "answer 503 when Kafka has not confirmed a body by then (providers give up at 3 s)", Kind::integer})
-      .add({"retry-after-seconds", "5", "Retry-After sent with 503", Kind::integer})
-      .add({"shed-backlog-ms", "1000",
-            "load shedding: while the oldest body handed to Kafka has waited this long unacknowledged, "
-            "new webhooks get 503 overloaded + Retry-After at once (0: never shed)",
-            Kind::integer, false, 0, 3600000})
-      .add({"io-threads", "1", "HTTP io threads (0: one per core)", Kind::integer, false, 0, 256})
-      .add({"max-connections", "10000", "concurrent connections; more are refused with 503", Kind::integer, false,
-            1, 1000000})
-      .add({"max-body-memory-bytes", "268435456",
-            "bodies being received or awaiting Kafka, summed over all connections; a request that would "
-            "exceed it gets 503 + Retry-After at once (bounds memory against many slow senders)",
-            Kind::integer, false, 1 << 20, 1LL << 40})
-      .add({"read-timeout-ms", "10000",
-            "longest a request may take to arrive, first byte to last; slower clients are disconnected", Kind::integer,
-            false, 1, 3600000})
-      .add({"shutdown-grace-ms", "10000", "at SIGTERM, how long requests in flight may take", Kind::integer})
-      .add({"zoom-auth", "", "'none' accepts Zoom webhooks unauthenticated (warns)"})
-      .add({"ringcentral-auth", "", "'none' accepts RingCentral webhooks unauthenticated (warns)"})
-      .add({"8x8-auth", "", "'none' accepts 8x8 webhooks unauthenticated (warns)"})
-      .add({"zoom-secret-token", "", "Zoom app secret token(s), comma-separated", Kind::list, true})
-      .add({"zoom-max-skew", "300", "seconds a signed Zoom timestamp may differ from now", Kind::integer, false,
-            0, 86400})
-      .add({"ringcentral-verification-token", "", "expected RingCentral Verification-Token", Kind::string, true})
-      .add({"ringcentral-query-secret", "", "expected secret query parameter of RingCentral webhook addresses",
-            Kind::string, true})
-      .add({"ringcentral-query-parameter", "token", "name of that query parameter"})
-      .add({"ringcentral-account", "", "account id used when a RingCentral event names its account '~'"})
-      .add({"8x8-allow-cidr", "", "source networks allowed to post 8x8 webhooks", Kind::list})
-      .add({"8x8-auth-header", "", "expected Authorization header value of 8x8 webhooks", Kind::string, true})
-      .add({"trusted-proxies", "", "networks whose X-Forwarded-For is believed", Kind::list})
-      .add({"8x8-poll-subaccounts", "", "8x8 subaccounts whose numbers API is polled for snapshots (empty: no poller)",
-            Kind::list})
-      .add({"8x8-api-key", "", "8x8 API key (Bearer) for the polled subaccounts", Kind::string, true})
-      .add({"8x8-api-base", "https://voice.8x8.com", "8x8 API base URL"})
-      .add({"8x8-poll-interval-seconds", "300", "time between snapshots of a subaccount", Kind::integer})
-      .add({"8x8-poll-jitter-percent", "10", "random spread of intervals and backoffs", Kind::integer})
-      .add({"8x8-poll-timeout-ms", "15000", "longest one snapshot request may take", Kind::integer})
-      .add({"8x8-poll-backoff-min-seconds", "5", "first wait after a failure (doubles up to the max)", Kind::integer})
-      .add({"8x8-poll-backoff-max-seconds", "300", "longest wait after failures (also caps Retry-After)",
-            Kind::integer})
-      .add({"log-level", "info", "debug, info, warn or error"});
-  return s;
-}
 
 // Each provider route needs an explicit authentication decision (contract §1): its provider's
 // authenticator built from the settings, or `--<provider>-auth none`. Returns an error to refuse
@@ -138,15 +82,6 @@ std::optional<std::string> build_auth(const Settings& s, std::string_view provid
   }
   return "no authentication configured for " + p + " webhooks: set its credentials (see --help) or --" + p +
          "-auth none to accept them unauthenticated";
-}
-
-ingest::AccountOf account_extractor(const Provider* provider) {
-  return [provider](std::string_view body) {
-    rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
-    if (doc.HasParseError() || !doc.IsObject()) return std::string();
-    return provider->account_of(doc);
-  };
 }
 
 struct IngestMetrics {
@@ -224,10 +159,8 @@ struct IngestMetrics {
         .Observe(seconds);
   }
   void observe_poll(const ingest::PollOutcome& o) {
+    // The poller logs each attempt itself (a too_large or auth failure as an error).
     polls.Add({{"result", std::string(ingest::to_string(o.result))}}).Increment();
-    if (o.result != ingest::PollResult::success)
-      log::warn("8x8 snapshot failed", {{"subaccount", o.subaccount}, {"result", ingest::to_string(o.result)},
-                                        {"status", o.http_status}, {"error", o.error}});
   }
   void observe(const ingest::RequestOutcome& o) {
     const std::map<std::string, std::string> labels{{"provider", std::string(o.provider)},
@@ -266,7 +199,7 @@ struct IngestMetrics {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Settings s = ingest_settings();
+  Settings s = ingest::ingest_settings();
   if (auto code = s.parse_command_line("numflow-ingest", std::vector<std::string>(argv + 1, argv + argc))) return *code;
 
   std::mutex mu;
@@ -292,7 +225,11 @@ int main(int argc, char** argv) {
       return 2;
     }
     log::info("route", {{"provider", p->name()}, {"authentication", auth.describe}});
-    io.routes.push_back(ingest::ProviderRoute{std::string(p->name()), "", auth.auth, account_extractor(p)});
+    // --ringcentral-account: the account of RingCentral events that name theirs `~` (contract §3),
+    // in the raw key, where the transform takes it from.
+    const std::string tilde_account = p->name() == "ringcentral" ? s.str("ringcentral-account") : std::string();
+    io.routes.push_back(
+        ingest::ProviderRoute{std::string(p->name()), "", auth.auth, ingest::account_extractor(*p, tilde_account)});
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
@@ -300,12 +237,15 @@ int main(int argc, char** argv) {
   IngestMetrics metrics(*registry);
   io.on_outcome = [&metrics](const ingest::RequestOutcome& o) { metrics.observe(o); };
 
+  const std::int64_t largest_body = ingest::largest_raw_body(s);
   publish::ProducerOptions po;
   // A 2xx needs the delivery report inside the response deadline; a body Kafka cannot take by
   // then is failed (503, the provider retries) rather than left queued to appear later.
-  // librdkafka refuses messages over message.max.bytes (default 1,000,000) before sending them:
-  // without room for the largest body we accept plus its key and headers, a body just under
-  // --max-body-bytes (default 1 MiB) would get 503 on every retry, and so never get in.
+  // librdkafka refuses messages over message.max.bytes (default 1,000,000) before sending them,
+  // and the broker those over the topic's max.message.bytes: both need room for the largest body
+  // ingest writes plus its key and headers, or a webhook just under --max-body-bytes (default
+  // 1 MiB) would get 503 on every retry, and an 8x8 snapshot up to --8x8-poll-max-body-bytes
+  // (default 16 MiB) would fail on every poll: so both are sized by the larger of the two.
   // linger.ms 1, not the shared default 5: each request waits for its own delivery report, so
   // with C connections throughput is at most C / latency, and the broker alone allows ~9,000
   // answers/s at 64 connections with 5 ms against ~60,000 with 0 (bench/kafka_floor,
@@ -314,9 +254,9 @@ int main(int argc, char** argv) {
                                    {"message.timeout.ms", "2000"},
                                    {"queue.buffering.max.messages", "100000"},
                                    {"queue.buffering.max.kbytes", "131072"},
-                                   {"message.max.bytes", std::to_string(io.max_body_bytes + publish::kRecordOverheadBytes)}},
+                                   {"message.max.bytes", std::to_string(largest_body + publish::kRecordOverheadBytes)}},
                                   publish::kafka_properties(s));
-  auto specs = publish::topic_specs(s, static_cast<std::int64_t>(io.max_body_bytes));
+  auto specs = publish::topic_specs(s, largest_body);
   po.topics = {specs.front()};  // ingest provisions only the raw topic it writes
   po.readiness_topic = io.raw_topic;
   po.on_delivery = [&metrics](double seconds, bool ok) { metrics.observe_produce(seconds, ok); };
@@ -334,19 +274,12 @@ int main(int argc, char** argv) {
   std::unique_ptr<ingest::EightByEightPoller> poller;
   if (auto ids = s.list("8x8-poll-subaccounts"); !ids.empty()) {
     ingest::PollerOptions pp;
-    pp.base_url = s.str("8x8-api-base");
-    if (s.str("8x8-api-key").empty()) {
-      log::error("refusing to start", {{"reason", "--8x8-poll-subaccounts needs --8x8-api-key (or _FILE)"}});
+    try {
+      pp = ingest::poller_options(s);  // each subaccount's own key, else the shared one
+    } catch (const std::invalid_argument& e) {
+      log::error("refusing to start", {{"reason", e.what()}});
       return 2;
     }
-    for (auto& id : ids) pp.subaccounts.push_back({id, s.str("8x8-api-key")});
-    pp.interval = std::chrono::seconds(s.integer("8x8-poll-interval-seconds"));
-    pp.jitter = static_cast<double>(s.integer("8x8-poll-jitter-percent")) / 100.0;
-    pp.request_timeout = std::chrono::milliseconds(s.integer("8x8-poll-timeout-ms"));
-    pp.backoff_max = std::chrono::seconds(s.integer("8x8-poll-backoff-max-seconds"));
-    pp.backoff_min = std::min<std::chrono::milliseconds>(
-        std::chrono::seconds(s.integer("8x8-poll-backoff-min-seconds")), pp.backoff_max);
-    pp.raw_topic = io.raw_topic;
     pp.on_outcome = [&metrics](const ingest::PollOutcome& o) { metrics.observe_poll(o); };
     try {
       poller = std::make_unique<ingest::EightByEightPoller>(pp, *producer);

@@ -226,6 +226,10 @@ void global_init() {
 
 std::int64_t to_ms(Clock::duration d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
 
+// rd_kafka_err2str(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE), "Broker: Message size too large": what
+// the producer reports for a message over its message.max.bytes or the topic's max.message.bytes.
+constexpr std::string_view kKafkaTooLarge = "Message size too large";
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -424,8 +428,10 @@ void EightByEightPoller::poll(Target& target) {
       delay = jittered(o.interval);
     } else {
       ++target.failures;
-      if (result == PollResult::auth) {
-        delay = std::max(jittered(o.interval), backoff());  // credentials rarely fix themselves
+      if (result == PollResult::auth || result == PollResult::too_large) {
+        // Credentials rarely fix themselves, and an inventory over the body limit does not shrink
+        // by being fetched again: never sooner than the interval.
+        delay = std::max(jittered(o.interval), backoff());
       } else if (result == PollResult::rate_limited && retry_after) {
         delay = std::clamp(*retry_after, o.backoff_min, o.backoff_max);
       } else {
@@ -469,6 +475,8 @@ void EightByEightPoller::poll(Target& target) {
       target.healthy = false;
       if (result == PollResult::auth) {
         log::error("8x8 numbers API refused the credentials of this subaccount (check its API key)", fields);
+      } else if (result == PollResult::too_large) {
+        log::error("8x8 numbers snapshot too large: not stored (the error says which limit)", fields);
       } else {
         log::warn("8x8 numbers poll failed", fields);
       }
@@ -514,6 +522,10 @@ void EightByEightPoller::poll(Target& target) {
     opt.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(o.connect_timeout.count()));
     opt.set(CURLOPT_TIMEOUT_MS, static_cast<long>(o.request_timeout.count()));
     opt.set(CURLOPT_ACCEPT_ENCODING, "");  // any encoding libcurl can decode; the body is stored decoded
+    // A Content-Length over the limit fails at once (CURLE_FILESIZE_EXCEEDED), before the body is
+    // downloaded; without one, on_body stops the transfer at the limit.
+    opt.set(CURLOPT_MAXFILESIZE, static_cast<long>(std::min<std::size_t>(
+                                     o.max_body_bytes, static_cast<std::size_t>(std::numeric_limits<long>::max()))));
     opt.set(CURLOPT_WRITEFUNCTION, &on_body);
     opt.set(CURLOPT_WRITEDATA, static_cast<void*>(&x.body));
     opt.set(CURLOPT_ERRORBUFFER, static_cast<char*>(w.error_buffer));
@@ -577,9 +589,10 @@ void EightByEightPoller::poll(Target& target) {
   const std::size_t bytes = x.body.data.size();
   if (x.code != CURLE_OK) {
     PollResult r = PollResult::network;
-    if (x.body.too_large) {
+    if (x.body.too_large || x.code == CURLE_FILESIZE_EXCEEDED) {
       r = PollResult::too_large;
-      x.error = "response body over " + std::to_string(o.max_body_bytes) + " bytes";
+      x.error = "response body over " + std::to_string(o.max_body_bytes) +
+                " bytes (the poller's limit, numflow-ingest --8x8-poll-max-body-bytes)";
     } else if (x.code == CURLE_OPERATION_TIMEDOUT) {
       r = PollResult::timeout;
     }
@@ -648,6 +661,15 @@ void EightByEightPoller::poll(Target& target) {
   }
   if (!report) {
     finish(PollResult::kafka, x.status, x.latency, bytes, "no delivery report within the delivery timeout",
+           std::nullopt);
+  } else if (report->status != publish::Delivery::persisted &&
+             report->error.find(kKafkaTooLarge) != std::string::npos) {
+    // librdkafka's message.max.bytes or the raw topic's max.message.bytes is below this body:
+    // fetching it again will not help.
+    finish(PollResult::too_large, x.status, x.latency, bytes,
+           "Kafka refused the snapshot as too large (" + report->error +
+               "): the producer's message.max.bytes or the raw topic's max.message.bytes is below " +
+               std::to_string(bytes) + " bytes (a raw topic created before: raise its max.message.bytes)",
            std::nullopt);
   } else if (report->status != publish::Delivery::persisted) {
     finish(PollResult::kafka, x.status, x.latency, bytes,

@@ -20,10 +20,15 @@
 //   429                   `rate_limited`: next try after Retry-After (delta-seconds or HTTP-date),
 //                         at least backoff_min, at most backoff_max; without a usable Retry-After
 //                         the backoff.
+//   over max_body_bytes   `too_large` (a Content-Length over it fails before the body comes; a
+//                         body without one is cut off at the limit), and likewise a body Kafka
+//                         refuses as too large (the producer's message.max.bytes or the raw
+//                         topic's max.message.bytes): logged as an error, nothing stored; next
+//                         try after the backoff, but never sooner than the interval (an inventory
+//                         does not shrink by being fetched again).
 //   other 4xx             `http_4xx`; 5xx `server_error`; timeouts `timeout`; connection, DNS and
-//                         TLS errors `network`; a body over max_body_bytes `too_large`; any other
-//                         status `unexpected_status`: exponential backoff with jitter from
-//                         backoff_min to backoff_max.
+//                         TLS errors `network`; any other status `unexpected_status`: exponential
+//                         backoff with jitter from backoff_min to backoff_max.
 //
 // Before fetching, the poller asks the sink whether it is ready; when it is not, the attempt is
 // a `kafka` failure without an HTTP request (no API quota is spent on a body that cannot be kept).
@@ -68,7 +73,7 @@ enum class PollResult {
   unexpected_status,  // any other status (1xx, 3xx: redirects are not followed; 2xx other than 200)
   timeout,            // connect or request timeout
   network,            // DNS, connection, TLS, protocol errors
-  too_large,          // body over max_body_bytes
+  too_large,          // body over max_body_bytes, or refused by Kafka as too large
   kafka,              // the sink was not ready, refused the body, or did not persist it
 };
 // "success", "auth", "rate_limited", ... (stable: metric label values).
@@ -111,6 +116,8 @@ struct PollerOptions {
   std::chrono::milliseconds backoff_min{5000};       // first retry after a failure
   std::chrono::milliseconds backoff_max{300000};     // doubling up to this; also caps Retry-After
   std::chrono::milliseconds delivery_timeout{60000};  // waiting for the sink's delivery report
+  // Largest snapshot kept (numflow-ingest: --8x8-poll-max-body-bytes). The Kafka producer and the
+  // raw topic must take a record this large plus its key and headers.
   std::size_t max_body_bytes = 16 * 1024 * 1024;
   std::string raw_topic = "webhooks.raw";
   // Called after every attempt, on the poller thread. Must be cheap and must not call stop().

@@ -146,6 +146,7 @@ class FakeSink final : public publish::RawSink {
   struct Plan {
     Delivery status = Delivery::persisted;
     bool synchronous = false;  // report from submit's own stack (a refusal at once)
+    std::string error = "broker said no";
   };
 
   ~FakeSink() override {
@@ -167,7 +168,7 @@ class FakeSink final : public publish::RawSink {
         plans_.pop_front();
       }
     }
-    DeliveryResult result{plan.status, plan.status == Delivery::persisted ? "" : "broker said no"};
+    DeliveryResult result{plan.status, plan.status == Delivery::persisted ? "" : plan.error};
     if (plan.synchronous) {
       done(result);
       return;
@@ -728,8 +729,55 @@ TEST_F(PollerTest, BodyOverTheLimitIsAFailure) {
   const auto out = outcomes_.all();
   EXPECT_EQ(out[0].result, PollResult::too_large);
   EXPECT_LE(out[0].bytes, 1000u);
+  EXPECT_EQ(out[0].error, "response body over 1000 bytes (the poller's limit, numflow-ingest --8x8-poll-max-body-bytes)");
+  // Not retried in a tight loop: an inventory does not shrink by being fetched again.
+  EXPECT_GE(out[0].next, o.interval);
   EXPECT_TRUE(sink_.messages().empty());
   EXPECT_EQ(poller.stats().too_large, 1u);
+  EXPECT_EQ(api.requests().size(), 1u);
+}
+
+TEST_F(PollerTest, DecodedBodyOverTheLimitIsCutOffAtTheLimit) {
+  // A gzip body of 325 bytes (its Content-Length) that decodes to 300,000 bytes: the limit is on
+  // the decoded body, which is what would be stored, and the transfer stops once it is passed.
+  const std::string gzip = std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03\xed\xc1\x01\x0d\x00\x00\x00\xc2\xa0"
+                                       "\xda\x8f\x6f\x0f\x07\x14", 25) +
+                           std::string(290, '\0') + std::string("\xfc\x18\xcd\x2a\xc8\xb3\xe0\x93\x04\x00", 10);
+  FakeApi api([&gzip](const Seen&, std::size_t) {
+    Reply r = reply(200, gzip);
+    r.response.headers.set("Content-Encoding", "gzip");
+    return r;
+  });
+  PollerOptions o = options(api);
+  o.max_body_bytes = 4096;
+  EightByEightPoller poller(o, sink_);
+  poller.start();
+  ASSERT_TRUE(outcomes_.wait(1));
+  poller.stop();
+  const auto out = outcomes_.all();
+  EXPECT_EQ(out[0].result, PollResult::too_large);
+  EXPECT_LE(out[0].bytes, 4096u);
+  EXPECT_GE(out[0].next, o.interval);
+  EXPECT_TRUE(sink_.messages().empty());
+}
+
+TEST_F(PollerTest, BodyKafkaRefusesAsTooLargeIsTooLargeAndNotRetriedSoon) {
+  // The producer's message.max.bytes or the raw topic's max.message.bytes is below the body:
+  // librdkafka reports RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.
+  FakeApi api([](const Seen&, std::size_t) { return reply(200, kSnapshot); });
+  sink_.plan({{Delivery::failed, false, "Broker: Message size too large"}});
+  PollerOptions o = options(api);
+  EightByEightPoller poller(o, sink_);
+  poller.start();
+  ASSERT_TRUE(outcomes_.wait(1));
+  poller.stop();
+  const auto out = outcomes_.all();
+  EXPECT_EQ(out[0].result, PollResult::too_large);
+  EXPECT_EQ(out[0].status, 200);
+  EXPECT_NE(out[0].error.find("max.message.bytes"), std::string::npos) << out[0].error;
+  EXPECT_GE(out[0].next, o.interval);
+  EXPECT_EQ(poller.stats().too_large, 1u);
+  EXPECT_EQ(poller.stats().kafka, 0u);
 }
 
 TEST_F(PollerTest, ConnectionRefusedIsANetworkFailure) {

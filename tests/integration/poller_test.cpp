@@ -3,12 +3,18 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <random>
+#include <set>
 #include <thread>
 
 #include "common/http_server.h"
+#include "publish/topics.h"
 #include "tests/support/normalize_helpers.h"
 #include "tests/support/pipeline_fixture.h"
 
@@ -118,6 +124,157 @@ TEST_F(Pipeline, EightByEightSnapshotsArePolledAndMissingNumbersDeleted) {
   EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
   transform->signal(SIGTERM);
   api.stop();
+}
+
+// A valid numbers API snapshot of about `bytes` bytes: two numbers and an unknown member (which
+// the transform ignores) of random letters, so the body does not compress below Kafka's limits.
+std::string large_snapshot(std::size_t bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::mt19937_64 rng(42);
+  std::string filler(bytes, 'x');
+  for (char& c : filler) c = kAlphabet[rng() % 64];
+  std::string body = snapshot({"+6561234567", "+6561234568"});
+  body.insert(body.size() - 1, R"(,"padding":")" + filler + "\"");
+  return body;
+}
+
+// A topic's max.message.bytes as the broker reports it ("" when it cannot say).
+std::string topic_max_message_bytes(const std::string& brokers, const std::string& topic) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) return "";
+  std::string error;
+  auto values = publish::topic_configs(rk, {topic}, "max.message.bytes", 10000, error);
+  rd_kafka_destroy(rk);
+  return values[topic];
+}
+
+// Issue 3: a snapshot over --max-body-bytes (1 MiB) but under --8x8-poll-max-body-bytes (16 MiB by
+// default) gets into the raw topic whole: the producer's message.max.bytes and the raw topic's
+// max.message.bytes are sized for the poller's limit too.
+TEST_F(Pipeline, EightByEightSnapshotOverOneMiBArrivesWholeInTheRawTopic) {
+  const std::string body = large_snapshot(3 * 1024 * 1024);
+  ASSERT_GT(body.size(), 3u * 1024 * 1024);
+  std::atomic<int> polls{0};
+  http::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  http::Server api(so, [&](http::Request&&, http::Respond respond) {
+    ++polls;
+    respond(http::Response::json(200, body));
+  });
+  api.start();
+  auto ingest = start_ingest({"--8x8-poll-subaccounts", "BigSubAccount", "--8x8-api-key", "k",
+                              "--8x8-api-base", "http://127.0.0.1:" + std::to_string(api.port()),
+                              "--8x8-poll-interval-seconds", "3600"});
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+
+  const auto raw = read_topic(brokers_, topics_.raw, 1, 60s);
+  ASSERT_EQ(raw.size(), 1u) << ingest->log();
+  EXPECT_EQ(raw[0].key, "8x8:BigSubAccount");
+  EXPECT_EQ(raw[0].header("numflow-source"), "poll");
+  ASSERT_TRUE(raw[0].value.has_value());
+  EXPECT_EQ(raw[0].value->size(), body.size());
+  EXPECT_TRUE(*raw[0].value == body) << "the snapshot must arrive byte for byte";
+  // The raw topic ingest created holds the poller's limit plus key and headers.
+  const std::string max = topic_max_message_bytes(brokers_, topics_.raw);
+  ASSERT_FALSE(max.empty());
+  EXPECT_GE(std::stoll(max), 16LL * 1024 * 1024) << max;
+
+  const std::string metrics = http_request(ingest_metrics_port_, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("numflow_ingest_poller_runs_total{result=\"success\"} 1"), std::string::npos) << metrics;
+  EXPECT_EQ(polls.load(), 1);
+  ingest->signal(SIGTERM);
+  EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
+  api.stop();
+}
+
+// A snapshot over --8x8-poll-max-body-bytes is reported (result too_large in the metric, an error
+// log line), never stored, and not fetched again before the interval.
+TEST_F(Pipeline, EightByEightSnapshotOverThePollerLimitIsReportedTooLarge) {
+  const std::string body = large_snapshot(1536 * 1024);
+  std::atomic<int> polls{0};
+  http::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  http::Server api(so, [&](http::Request&&, http::Respond respond) {
+    ++polls;
+    respond(http::Response::json(200, body));
+  });
+  api.start();
+  auto ingest = start_ingest({"--8x8-poll-subaccounts", "BigSubAccount", "--8x8-api-key", "k",
+                              "--8x8-api-base", "http://127.0.0.1:" + std::to_string(api.port()),
+                              "--8x8-poll-max-body-bytes", "1048576", "--8x8-poll-interval-seconds", "2",
+                              "--8x8-poll-jitter-percent", "0", "--8x8-poll-backoff-min-seconds", "1"});
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  const std::string series = "numflow_ingest_poller_runs_total{result=\"too_large\"}";
+  std::string metrics;
+  for (auto until = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < until;) {
+    metrics = http_request(ingest_metrics_port_, "GET", "/metrics").body;
+    if (metrics.find(series) != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_NE(metrics.find(series), std::string::npos) << metrics << ingest->log();
+  const int first = polls.load();
+  std::this_thread::sleep_for(3s);
+  // At most the two polls the 2 s interval allows in 3 s (backoff only lengthens it).
+  EXPECT_LE(polls.load() - first, 2) << "too_large must not be retried in a tight loop";
+  EXPECT_EQ(metrics.find("numflow_ingest_poller_runs_total{result=\"success\"}"), std::string::npos);
+  const std::string log = ingest->log();
+  EXPECT_NE(log.find("8x8 numbers snapshot too large"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"result\":\"too_large\""), std::string::npos) << log;
+  EXPECT_NE(log.find("response body over 1048576 bytes"), std::string::npos) << log;
+  EXPECT_TRUE(read_topic(brokers_, topics_.raw, 0, 10s).empty()) << "nothing of it is stored";
+  ingest->signal(SIGTERM);
+  EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
+  api.stop();
+}
+
+// Issue 3: each subaccount's API key is its own secret (--8x8-api-keys, here from a file as a
+// Kubernetes Secret would mount it); a subaccount without one uses the shared --8x8-api-key.
+TEST_F(Pipeline, EightByEightSubaccountsUseTheirOwnApiKeys) {
+  std::mutex mu;
+  std::map<std::string, std::string> auth_by_path;
+  http::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  http::Server api(so, [&](http::Request&& req, http::Respond respond) {
+    {
+      std::lock_guard lock(mu);
+      auth_by_path[std::string(req.path())] = std::string(req.headers.get("Authorization"));
+    }
+    respond(http::Response::json(200, snapshot({})));
+  });
+  api.start();
+  const std::string keys_file = "/tmp/numflow-test-8x8-api-keys-" + topics_.raw;
+  std::ofstream(keys_file) << "SubAccountA=key-of-a-s3cret\nSubAccountB = key-of-b-s3cret\n";
+  auto ingest = start_ingest({"--8x8-poll-subaccounts", "SubAccountA,SubAccountB,SubAccountC", "--8x8-api-keys-file",
+                              keys_file, "--8x8-api-key", "shared-s3cret", "--8x8-api-base",
+                              "http://127.0.0.1:" + std::to_string(api.port()), "--8x8-poll-interval-seconds", "3600"});
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  const auto raw = read_topic(brokers_, topics_.raw, 3, 60s);
+  ASSERT_EQ(raw.size(), 3u) << ingest->log();
+  std::set<std::string> keys;
+  for (const auto& r : raw) keys.insert(r.key);
+  EXPECT_EQ(keys, (std::set<std::string>{"8x8:SubAccountA", "8x8:SubAccountB", "8x8:SubAccountC"}));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(auth_by_path["/api/v1/subaccounts/SubAccountA/numbers"], "Bearer key-of-a-s3cret");
+    EXPECT_EQ(auth_by_path["/api/v1/subaccounts/SubAccountB/numbers"], "Bearer key-of-b-s3cret");
+    EXPECT_EQ(auth_by_path["/api/v1/subaccounts/SubAccountC/numbers"], "Bearer shared-s3cret");
+  }
+  ingest->signal(SIGTERM);
+  EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
+  EXPECT_EQ(ingest->log().find("s3cret"), std::string::npos) << "API keys must never be logged";
+  api.stop();
+
+  // A polled subaccount without any key: ingest refuses to start, saying which, showing no key.
+  auto refused = start_ingest({"--8x8-poll-subaccounts", "SubAccountA,SubAccountB,SubAccountD", "--8x8-api-keys-file", keys_file,
+                               "--8x8-api-base", "http://127.0.0.1:1"});
+  EXPECT_EQ(refused->wait(20s), 2) << refused->log();
+  EXPECT_NE(refused->log().find("8x8 subaccount 'SubAccountD' is polled but has no API key"), std::string::npos)
+      << refused->log();
+  EXPECT_EQ(refused->log().find("s3cret"), std::string::npos) << refused->log();
+  std::remove(keys_file.c_str());
 }
 
 }  // namespace

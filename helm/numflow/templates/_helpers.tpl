@@ -215,7 +215,21 @@ NUMFLOW_KAFKA_PROPERTY_{{ . | upper | replace "." "_" }}
 {{- $items = append $items (dict "key" $x.authHeaderKey "file" "8x8-auth-header" "env" "NUMFLOW_8X8_AUTH_HEADER_FILE" "value" $x.authHeader) -}}
 {{- end -}}
 {{- if $x.poller.enabled -}}
+{{- /* The shared key and the per-subaccount keys (`id=key` lines): from values when the chart
+       creates the Secret, as poller.existingSecretKeys says for an existing one. */ -}}
+{{- $fromSecret := ne $p.existingSecret "" -}}
+{{- $shared := ternary (has $x.poller.existingSecretKeys (list "shared" "both")) (ne $x.poller.apiKey "") $fromSecret -}}
+{{- $perSubaccount := ternary (has $x.poller.existingSecretKeys (list "perSubaccount" "both")) (not (empty $x.poller.apiKeys)) $fromSecret -}}
+{{- if $shared -}}
 {{- $items = append $items (dict "key" $x.poller.apiKeyKey "file" "8x8-api-key" "env" "NUMFLOW_8X8_API_KEY_FILE" "value" $x.poller.apiKey) -}}
+{{- end -}}
+{{- if $perSubaccount -}}
+{{- $lines := list -}}
+{{- range $id, $key := $x.poller.apiKeys -}}
+{{- $lines = append $lines (printf "%s=%s" $id $key) -}}
+{{- end -}}
+{{- $items = append $items (dict "key" $x.poller.apiKeysKey "file" "8x8-api-keys" "env" "NUMFLOW_8X8_API_KEYS_FILE" "value" (join "\n" $lines)) -}}
+{{- end -}}
 {{- end -}}
 {{- toJson $items -}}
 {{- end -}}
@@ -225,7 +239,7 @@ NUMFLOW_KAFKA_PROPERTY_{{ . | upper | replace "." "_" }}
    transform.config: the environment would silently win over them.
 ------------------------------------------------------------------------------------------ */}}
 {{- define "numflow.managedKeys" -}}
-{{- toJson (list "config" "brokers" "raw-topic" "number-changes-topic" "extension-changes-topic" "dead-letter-topic" "topic-partitions" "topic-replication-factor" "listen" "metrics-listen" "zoom-auth" "ringcentral-auth" "8x8-auth" "zoom-secret-token" "zoom-secret-token-file" "ringcentral-verification-token" "ringcentral-verification-token-file" "ringcentral-query-secret" "ringcentral-query-secret-file" "8x8-auth-header" "8x8-auth-header-file" "8x8-api-key" "8x8-api-key-file" "8x8-poll-subaccounts" "8x8-allow-cidr" "trusted-proxies" "ringcentral-account" "group-id") -}}
+{{- toJson (list "config" "brokers" "raw-topic" "number-changes-topic" "extension-changes-topic" "dead-letter-topic" "topic-partitions" "topic-replication-factor" "listen" "metrics-listen" "zoom-auth" "ringcentral-auth" "8x8-auth" "zoom-secret-token" "zoom-secret-token-file" "ringcentral-verification-token" "ringcentral-verification-token-file" "ringcentral-query-secret" "ringcentral-query-secret-file" "8x8-auth-header" "8x8-auth-header-file" "8x8-api-key" "8x8-api-key-file" "8x8-api-keys" "8x8-api-keys-file" "8x8-poll-subaccounts" "8x8-allow-cidr" "trusted-proxies" "ringcentral-account" "group-id") -}}
 {{- end -}}
 
 {{/* Structured values that become settings: [value path, setting name] per service. */}}
@@ -298,9 +312,22 @@ maxUnavailable: {{ .pdb.maxUnavailable }}
 ------------------------------------------------------------------------------------------ */}}
 {{- define "numflow.topics.list" -}}
 {{- $t := .Values.topics -}}
+{{- /* The raw topic holds the largest body ingest writes: --max-body-bytes (service default
+       1 MiB), with the 8x8 poller on the larger of that and --8x8-poll-max-body-bytes (16 MiB),
+       plus 64 KiB for key and headers; a dead letter carries a raw record back out, plus 64 KiB
+       more (as the services size the topics they create). topics.config wins. */ -}}
+{{- $ingestCfg := include "numflow.ingest.configMap" . | fromJson -}}
+{{- $webhookMax := .Values.ingest.maxBodyBytes | default (get $ingestCfg "max-body-bytes") | default 1048576 | int64 -}}
+{{- $pollMax := get $ingestCfg "8x8-poll-max-body-bytes" | default 16777216 | int64 -}}
+{{- $largest := ternary (max $webhookMax $pollMax) $webhookMax (index .Values.providers "8x8").poller.enabled -}}
+{{- $sized := dict "raw" (add $largest 65536) "deadLetter" (add $largest 131072) -}}
 {{- $list := list -}}
 {{- range $key := list "raw" "numberChanges" "extensionChanges" "deadLetter" -}}
-{{- $list = append $list (dict "name" (index $t $key) "partitions" $t.partitions "replicationFactor" $t.replicationFactor "config" (default dict (index $t.config $key))) -}}
+{{- $config := deepCopy (default dict (index $t.config $key)) -}}
+{{- if and (hasKey $sized $key) (not (hasKey $config "max.message.bytes")) -}}
+{{- $_ := set $config "max.message.bytes" (get $sized $key | toString) -}}
+{{- end -}}
+{{- $list = append $list (dict "name" (index $t $key) "partitions" $t.partitions "replicationFactor" $t.replicationFactor "config" $config) -}}
 {{- end -}}
 {{- range $t.extra -}}
 {{- $list = append $list (dict "name" .name "partitions" (default $t.partitions .partitions) "replicationFactor" (default $t.replicationFactor .replicationFactor) "config" (default dict .config)) -}}
