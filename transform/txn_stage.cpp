@@ -129,7 +129,10 @@ bool TxnStage::make_producer() {
   // is away (the service keeps running, not ready).
   while (!stop_.load()) {
     Error e(rd_kafka_init_transactions(rk, 10000));
-    if (!e) return true;
+    if (!e) {
+      ++producers_made_;
+      return true;
+    }
     log::warn("init_transactions failed: retrying", {{"stage", options_.name}, {"error", rd_kafka_error_string(e.get())}});
     if (rd_kafka_error_is_fatal(e.get())) {
       producer_.reset();

@@ -81,6 +81,8 @@ class TxnStage {
   void stop() { stop_.store(true); }
   bool ready() const { return ready_.load(); }
   rd_kafka_t* consumer() const { return consumer_.get(); }
+  // Transactional producers initialised so far: 1, plus one per rebuild after a fatal error.
+  int producers_made() const { return producers_made_.load(); }
 
  private:
   struct Batch;
@@ -104,6 +106,7 @@ class TxnStage {
   publish::KafkaHandle consumer_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
+  std::atomic<int> producers_made_{0};
   bool in_transaction_ = false;
   bool batch_void_ = false;  // the batch's transaction was aborted by a rebalance
 };

@@ -122,6 +122,7 @@ class MockCluster : public ::testing::Test {
     out = committed_outputs(n, 5s);
     stage.stop();
     t.join();
+    producers_ = stage.producers_made();
     commits_ = hooks.commits;
     aborts_ = hooks.aborts;
     return out;
@@ -138,7 +139,7 @@ class MockCluster : public ::testing::Test {
   publish::KafkaHandle host_;
   rd_kafka_mock_cluster_t* mc_ = nullptr;
   std::string bootstraps_;
-  int commits_ = 0, aborts_ = 0;
+  int commits_ = 0, aborts_ = 0, producers_ = 0;
 };
 
 TEST_F(MockCluster, NoFaults) {
@@ -182,18 +183,43 @@ TEST_F(MockCluster, FencedProducerIsRebuilt) {
   // A fatal error: the producer must be thrown away and a new one initialised.
   rd_kafka_mock_push_request_errors(mc_, kProduce, 1, RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH);
   expect_exactly_once(run_stage(300, [] {}), 300);
+  EXPECT_GE(producers_, 2) << "no new producer was made";
+  EXPECT_GE(aborts_, 1);
+}
+
+TEST_F(MockCluster, ProducerFencedAtCommitIsRebuilt) {
+  produce_inputs(300);
+  // Another producer with our transactional.id (a zombie's successor) fenced us at the commit.
+  rd_kafka_mock_push_request_errors(mc_, kEndTxn, 1, RD_KAFKA_RESP_ERR_PRODUCER_FENCED);
+  expect_exactly_once(run_stage(300, [] {}), 300);
+  EXPECT_GE(producers_, 2) << "no new producer was made";
+}
+
+TEST_F(MockCluster, StaleGroupGenerationAtOffsetCommitAbortsAndRedoes) {
+  produce_inputs(300);
+  // KIP-447 zombie fencing: the group moved on (a rebalance this member missed), so the broker
+  // refuses the offsets of its transaction. Nothing of that batch may be committed; it is redone.
+  rd_kafka_mock_push_request_errors(mc_, kTxnOffsetCommit, 2, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION,
+                                    RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID);
+  const auto out = run_stage(300, [] {});
+  EXPECT_GE(aborts_, 1);
+  expect_exactly_once(out, 300);
 }
 
 TEST_F(MockCluster, BrokerGoingDown) {
-  produce_inputs(300);
-  expect_exactly_once(run_stage(300,
+  produce_inputs(3000);
+  std::size_t committed_when_down = 0;
+  expect_exactly_once(run_stage(3000,
                                 [&] {
-                                  std::this_thread::sleep_for(300ms);
+                                  committed_when_down = committed_outputs(1, 10s).size();
                                   rd_kafka_mock_broker_set_down(mc_, 1);
                                   std::this_thread::sleep_for(2s);
                                   rd_kafka_mock_broker_set_up(mc_, 1);
                                 }),
-                      300);
+                      3000);
+  // Down mid-stream: after the first commit, before the last.
+  EXPECT_GE(committed_when_down, 1u);
+  EXPECT_LT(committed_when_down, 3000u);
 }
 
 }  // namespace
