@@ -110,12 +110,12 @@ prometheus::Counter& Metrics::counter(prometheus::Family<prometheus::Counter>& f
   return c;
 }
 
-void Metrics::event(std::string_view provider, std::string_view kind, Outcome outcome, std::string_view error_code) {
-  counter(events_, {{"provider", bounded(provider)},
+prometheus::Counter& Metrics::event(std::string_view provider, std::string_view kind, Outcome outcome,
+                                    std::string_view error_code) {
+  return counter(events_, {{"provider", bounded(provider)},
                            {"kind", kind_label(kind)},
                            {"outcome", to_string(outcome)},
-                           {"code", error_code}})
-      .Increment();
+                           {"code", error_code}});
 }
 
 void Metrics::consumer_stats(std::string_view json) {
@@ -181,9 +181,9 @@ void Metrics::consumer_stats(std::string_view json) {
   }
 }
 
-void Metrics::merge(Verdict verdict) { counter(merges_, {{"result", verdict_name(verdict)}}).Increment(); }
+prometheus::Counter& Metrics::merge(Verdict verdict) { return counter(merges_, {{"result", verdict_name(verdict)}}); }
 
-void Metrics::record(std::string_view topic) { counter(records_, {{"topic", topic}}).Increment(); }
+prometheus::Counter& Metrics::record(std::string_view topic) { return counter(records_, {{"topic", topic}}); }
 
 void Metrics::event_lag(std::int64_t ms) { event_lag_->Observe(static_cast<double>(ms) / 1000.0); }
 

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "transform/core/core.h"
 
@@ -21,14 +22,17 @@ namespace numflow::transform {
 class Metrics {
  public:
   explicit Metrics(prometheus::Registry& registry);
-  void event(std::string_view provider, std::string_view kind, Outcome outcome, std::string_view error_code);
+  // The counters of one event's outcome, one merge verdict, one record: handed to a BatchCounts,
+  // which increments them only when the transaction that did the work commits.
+  prometheus::Counter& event(std::string_view provider, std::string_view kind, Outcome outcome,
+                             std::string_view error_code);
   // Consumer lag per partition from one consumer's librdkafka statistics JSON. A partition that
   // consumer no longer fetches (revoked: fetch_state none/stopping/stopped, or absent from its
   // statistics) loses its series, so after a rebalance only the new owner reports its lag.
   // Several consumers (one per stage) may feed this, each with its own topic.
   void consumer_stats(std::string_view json);
-  void merge(Verdict verdict);
-  void record(std::string_view topic);
+  prometheus::Counter& merge(Verdict verdict);
+  prometheus::Counter& record(std::string_view topic);
   void event_lag(std::int64_t ms);
   void transaction(std::string_view stage, bool committed, double seconds, double commit_seconds);
   void restored(double seconds, std::size_t numbers);
@@ -63,6 +67,31 @@ class Metrics {
   std::unordered_map<std::string, prometheus::Counter*> counters_;
   prometheus::Counter& counter(prometheus::Family<prometheus::Counter>& family,
                                std::initializer_list<std::pair<std::string_view, std::string_view>> labels);
+};
+
+// Counter increments of one transaction, applied when it commits and dropped when it aborts: an
+// aborted batch is redone from the committed offsets, and counting it twice would make
+// events_total and records_total disagree with the topics. (Histograms, e.g. processing time,
+// observe the work as it is done, redone work included.) One per stage thread.
+class BatchCounts {
+ public:
+  void add(prometheus::Counter& c) {
+    for (auto& [counter, n] : pending_)
+      if (counter == &c) {
+        ++n;
+        return;
+      }
+    pending_.emplace_back(&c, 1.0);
+  }
+  void commit() {
+    for (auto& [counter, n] : pending_) counter->Increment(n);
+    pending_.clear();
+  }
+  void abort() { pending_.clear(); }
+
+ private:
+  // A batch touches a handful of distinct counters (topics, outcomes): a flat list beats a map.
+  std::vector<std::pair<prometheus::Counter*, double>> pending_;
 };
 
 }  // namespace numflow::transform

@@ -155,3 +155,41 @@ TEST(MetricsConsumerStats, MalformedStatisticsChangeNothing) {
 
 }  // namespace
 }  // namespace numflow::transform
+
+namespace numflow::transform {
+namespace {
+
+double records_total(prometheus::Registry& registry, const std::string& topic) {
+  for (const auto& family : registry.Collect())
+    if (family.name == "numflow_transform_records_total")
+      for (const auto& m : family.metric)
+        for (const auto& l : m.label)
+          if (l.name == "topic" && l.value == topic) return m.counter.value;
+  return -1;
+}
+
+// An aborted batch is redone: its records must be counted once, by the transaction that commits.
+TEST(MetricsBatchCounts, OnlyCommittedWorkIsCounted) {
+  prometheus::Registry registry;
+  Metrics metrics(registry);
+  BatchCounts counts;
+  prometheus::Counter& numbers = metrics.record("number-changes");
+  counts.add(numbers);
+  counts.add(numbers);
+  counts.add(metrics.record("webhooks.dead-letter"));
+  EXPECT_EQ(records_total(registry, "number-changes"), 0) << "counted before the commit";
+  counts.abort();
+  counts.commit();
+  EXPECT_EQ(records_total(registry, "number-changes"), 0) << "an aborted batch was counted";
+  counts.add(numbers);
+  counts.add(numbers);
+  counts.add(metrics.record("webhooks.dead-letter"));
+  counts.commit();
+  EXPECT_EQ(records_total(registry, "number-changes"), 2);
+  EXPECT_EQ(records_total(registry, "webhooks.dead-letter"), 1);
+  counts.commit();  // nothing pending: nothing added
+  EXPECT_EQ(records_total(registry, "number-changes"), 2);
+}
+
+}  // namespace
+}  // namespace numflow::transform

@@ -71,11 +71,16 @@ class UndoStore final : public StateStore {
 class Service::NormalizeHooks final : public StageHooks {
  public:
   NormalizeHooks(const ServiceOptions& o, Metrics& metrics, const int& partitions)
-      : o_(o), metrics_(metrics), partitions_(partitions) {}
+      : o_(o),
+        metrics_(metrics),
+        partitions_(partitions),
+        fragments_(metrics.record(o.fragments_topic)),
+        dead_letters_(metrics.record(o.topics.dead_letter)),
+        extension_records_(metrics.record(o.topics.extension_changes)) {}
   bool on_assign(const std::vector<std::int32_t>&, const std::atomic<bool>&) override { return true; }
   void on_revoke(const std::vector<std::int32_t>&) override {}
-  void on_commit() override {}
-  void on_abort() override {}
+  void on_commit() override { counts_.commit(); }
+  void on_abort() override { counts_.abort(); }
 
   void process(const rd_kafka_message_t* m, std::vector<OutMessage>& out) override {
     const std::string topic = rd_kafka_topic_name(m->rkt);
@@ -92,13 +97,17 @@ class Service::NormalizeHooks final : public StageHooks {
     Normalization n = normalize_raw(ev, o_.core, now_unix_ms());
     metrics_.processing_seconds().Observe(std::chrono::duration<double>(Clock::now() - t0).count());
 
-    for (const NumberFragment& f : n.fragments)
+    for (const NumberFragment& f : n.fragments) {
       out.push_back(OutMessage{o_.fragments_topic, RD_KAFKA_PARTITION_UA, f.update.number, encode_fragment(f), {}});
+      counts_.add(fragments_);
+    }
     if (n.snapshot_end) {
       // Every merge partition must learn where the snapshot ends: after its own fragments of it.
       const std::string end = encode_snapshot_end(*n.snapshot_end);
-      for (int p = 0; p < partitions_; ++p)
+      for (int p = 0; p < partitions_; ++p) {
         out.push_back(OutMessage{o_.fragments_topic, p, n.snapshot_end->inventory, end, {}});
+        counts_.add(fragments_);
+      }
     }
     std::string_view first_code;
     for (Output& o : n.outputs) {
@@ -116,27 +125,33 @@ class Service::NormalizeHooks final : public StageHooks {
                                     {"offset", m->offset}});
         out.push_back(OutMessage{o_.topics.dead_letter, RD_KAFKA_PARTITION_UA, std::string(key), std::string(body),
                                  std::move(h)});
-        metrics_.record(o_.topics.dead_letter);
+        counts_.add(dead_letters_);
       } else {
         out.push_back(OutMessage{o_.topics.extension_changes, RD_KAFKA_PARTITION_UA, std::move(o.key),
                                  std::move(o.value), {}});
-        metrics_.record(o_.topics.extension_changes);
+        counts_.add(extension_records_);
       }
     }
-    metrics_.event(provider, n.provider_event_type, n.outcome, first_code);
+    counts_.add(metrics_.event(provider, n.provider_event_type, n.outcome, first_code));
   }
 
  private:
   const ServiceOptions& o_;
   Metrics& metrics_;
   const int& partitions_;
+  prometheus::Counter &fragments_, &dead_letters_, &extension_records_;
+  BatchCounts counts_;
 };
 
 // ---- stage 2: fragments + per-number state -> number-changes, changelog ----
 
 class Service::MergeHooks final : public StageHooks {
  public:
-  MergeHooks(const ServiceOptions& o, Metrics& metrics) : o_(o), metrics_(metrics) {}
+  MergeHooks(const ServiceOptions& o, Metrics& metrics)
+      : o_(o),
+        metrics_(metrics),
+        number_records_(metrics.record(o.topics.number_changes)),
+        state_records_(metrics.record(o.state_topic)) {}
 
   bool on_assign(const std::vector<std::int32_t>& partitions, const std::atomic<bool>& stopping) override {
     const auto t0 = Clock::now();
@@ -160,9 +175,11 @@ class Service::MergeHooks final : public StageHooks {
   }
   void on_commit() override {
     undo_.clear();
+    counts_.commit();
     metrics_.numbers_in_state(numbers());
   }
   void on_abort() override {
+    counts_.abort();
     for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
       auto& [p, number, before] = *it;
       auto s = stores_.find(p);
@@ -188,7 +205,7 @@ class Service::MergeHooks final : public StageHooks {
     std::vector<Output> records;
     if (const auto* f = std::get_if<NumberFragment>(&*decoded)) {
       Applied a = apply_fragment(*f, state, now);
-      metrics_.merge(a.verdict);
+      counts_.add(metrics_.merge(a.verdict));
       if (a.state_changed) changed.push_back(f->update.number);
       records = std::move(a.outputs);
       if (a.verdict == Verdict::record) metrics_.event_lag(now - f->update.event_time_ms);
@@ -197,12 +214,13 @@ class Service::MergeHooks final : public StageHooks {
     }
     for (Output& r : records) {
       out.push_back(OutMessage{o_.topics.number_changes, RD_KAFKA_PARTITION_UA, std::move(r.key), std::move(r.value), {}});
-      metrics_.record(o_.topics.number_changes);
+      counts_.add(number_records_);
     }
     for (const auto& number : changed) {
       const NumberState* s = state.find(number);
       out.push_back(OutMessage{o_.state_topic, RD_KAFKA_PARTITION_UA, number,
                                s ? std::optional<std::string>(encode_state(*s)) : std::nullopt, {}});
+      counts_.add(state_records_);
     }
   }
 
@@ -217,6 +235,8 @@ class Service::MergeHooks final : public StageHooks {
   Metrics& metrics_;
   std::map<std::int32_t, MemoryStateStore> stores_;
   UndoStore::Log undo_;
+  prometheus::Counter &number_records_, &state_records_;
+  BatchCounts counts_;
 };
 
 // ---- the service ----
