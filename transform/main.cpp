@@ -64,7 +64,11 @@ int run_service(const std::vector<std::string>& args) {
   transform::ServiceOptions o;
   o.kafka = publish::kafka_properties(s);
   o.topics = publish::topic_names(s);
-  o.topic_specs = publish::topic_specs(s);
+  // The dead-letter topic must take back any raw record ingest can write (webhooks up to its
+  // --max-body-bytes, 8x8 snapshots up to --8x8-poll-max-body-bytes), which the transform cannot
+  // know: sized for the largest either setting allows. Too small, one dead letter would abort its
+  // transaction again and again and stall its raw partition.
+  o.topic_specs = publish::topic_specs(s, publish::kLargestBodyBytes);
   o.group_id = s.str("group-id");
   o.fragments_topic = s.str("fragments-topic");
   o.state_topic = s.str("state-topic");

@@ -12,6 +12,7 @@
 
 #include "common/crypto.h"
 #include "publish/kafka_config.h"
+#include "publish/kafka_settings.h"
 #include "publish/topics.h"
 #include "schemas/schema_store.h"
 #include "tests/support/http_client.h"
@@ -257,11 +258,12 @@ TEST_F(Pipeline, CreatesMissingTopicsWithTheContractsSettings) {
   EXPECT_EQ(policy.at(topics_.extensions), "compact");
   EXPECT_EQ(policy.at(topics_.dead), "delete");
   // A body at the limit that does not compress must fit the raw topic, and its dead letter (the
-  // same bytes plus headers) the dead-letter topic.
+  // same bytes plus headers) the dead-letter topic, which the transform sizes for the largest body
+  // any ingest setting allows (it cannot know the ingest's).
   const auto max_bytes = publish::topic_configs(admin.get(), all, "max.message.bytes", 10000, error);
   ASSERT_EQ(error, "");
   EXPECT_EQ(max_bytes.at(topics_.raw), std::to_string(2097152 + 65536));
-  EXPECT_EQ(max_bytes.at(topics_.dead), std::to_string(1048576 + 2 * 65536));
+  EXPECT_EQ(max_bytes.at(topics_.dead), std::to_string(publish::kLargestDeadLetterBytes));
   const auto retention = publish::topic_configs(admin.get(), all, "retention.ms", 10000, error);
   EXPECT_EQ(retention.at(topics_.raw), std::to_string(7LL * 24 * 3600 * 1000));
   EXPECT_EQ(retention.at(topics_.dead), std::to_string(30LL * 24 * 3600 * 1000));
