@@ -74,7 +74,6 @@ class Service::NormalizeHooks final : public StageHooks {
       : o_(o),
         metrics_(metrics),
         partitions_(partitions),
-        fragments_(metrics.record(o.fragments_topic)),
         dead_letters_(metrics.record(o.topics.dead_letter)),
         extension_records_(metrics.record(o.topics.extension_changes)) {}
   bool on_assign(const std::vector<std::int32_t>&, const std::atomic<bool>&) override { return true; }
@@ -99,14 +98,12 @@ class Service::NormalizeHooks final : public StageHooks {
 
     for (const NumberFragment& f : n.fragments) {
       out.push_back(OutMessage{o_.fragments_topic, RD_KAFKA_PARTITION_UA, f.update.number, encode_fragment(f), {}});
-      counts_.add(fragments_);
     }
     if (n.snapshot_end) {
       // Every merge partition must learn where the snapshot ends: after its own fragments of it.
       const std::string end = encode_snapshot_end(*n.snapshot_end);
       for (int p = 0; p < partitions_; ++p) {
         out.push_back(OutMessage{o_.fragments_topic, p, n.snapshot_end->inventory, end, {}});
-        counts_.add(fragments_);
       }
     }
     std::string_view first_code;
@@ -139,7 +136,9 @@ class Service::NormalizeHooks final : public StageHooks {
   const ServiceOptions& o_;
   Metrics& metrics_;
   const int& partitions_;
-  prometheus::Counter &fragments_, &dead_letters_, &extension_records_;
+  // records_total counts the topics analytics read, not the internal ones (numflow.fragments,
+  // numflow.number-state): the dashboards' "records per second" is what users get.
+  prometheus::Counter &dead_letters_, &extension_records_;
   BatchCounts counts_;
 };
 
@@ -150,8 +149,7 @@ class Service::MergeHooks final : public StageHooks {
   MergeHooks(const ServiceOptions& o, Metrics& metrics)
       : o_(o),
         metrics_(metrics),
-        number_records_(metrics.record(o.topics.number_changes)),
-        state_records_(metrics.record(o.state_topic)) {}
+        number_records_(metrics.record(o.topics.number_changes)) {}
 
   bool on_assign(const std::vector<std::int32_t>& partitions, const std::atomic<bool>& stopping) override {
     const auto t0 = Clock::now();
@@ -220,7 +218,6 @@ class Service::MergeHooks final : public StageHooks {
       const NumberState* s = state.find(number);
       out.push_back(OutMessage{o_.state_topic, RD_KAFKA_PARTITION_UA, number,
                                s ? std::optional<std::string>(encode_state(*s)) : std::nullopt, {}});
-      counts_.add(state_records_);
     }
   }
 
@@ -235,7 +232,7 @@ class Service::MergeHooks final : public StageHooks {
   Metrics& metrics_;
   std::map<std::int32_t, MemoryStateStore> stores_;
   UndoStore::Log undo_;
-  prometheus::Counter &number_records_, &state_records_;
+  prometheus::Counter& number_records_;
   BatchCounts counts_;
 };
 
