@@ -122,23 +122,8 @@ bash "$here/kafka.sh" start --fresh --port "$kafka_port" --dir "$work/kafka" >&2
 brokers=127.0.0.1:$kafka_port
 
 # A loopback stand-in for the 8x8 numbers API, so ingest's snapshot poller runs (every 2 s).
-"$PY" - "$fake_8x8_port" "$root/providers/8x8/fixtures/numbers-api-response.json" 2>"$work/fake-8x8.log" <<'EOF' &
-import http.server, re, sys
-port, body = int(sys.argv[1]), open(sys.argv[2], "rb").read()
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        ok = re.fullmatch(r"/api/v1/subaccounts/[^/]+/numbers", self.path) and \
-            self.headers.get("Authorization") == "Bearer check-key"
-        self.send_response(200 if ok else 401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body) if ok else 0))
-        self.end_headers()
-        if ok:
-            self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
-EOF
+"$PY" "$here/fake_8x8_api.py" "$fake_8x8_port" "$root/providers/8x8/fixtures/numbers-api-response.json" check-key \
+  2>"$work/fake-8x8.log" &
 pids+=($!)
 
 log "numflow-transform (:$transform_metrics) and numflow-ingest (:$ingest_port, metrics :$ingest_metrics) from $build"

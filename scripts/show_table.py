@@ -3,11 +3,15 @@
 tombstones delete) and prints it. Used by scripts/demo.sh.
 
 stdin lines: KEY <tab> VALUE_SIZE <tab> VALUE   (numbers, extensions)
-             KEY <tab> HEADERS                  (dead-letters)"""
+             KEY <tab> HEADERS                  (dead-letters)
+
+show_table.py numbers|extensions --missing KEY...   prints the keys not (or no longer) in the
+table instead, and exits 1 when there are any (demo.sh --check waits for them)."""
 import json
 import sys
 
 kind = sys.argv[1]
+expected = sys.argv[3:] if len(sys.argv) > 2 and sys.argv[2] == "--missing" else None
 rows = {}
 dead = []
 for line in sys.stdin:
@@ -25,6 +29,12 @@ for line in sys.stdin:
         rows.pop(key, None)  # tombstone
     else:
         rows[key] = json.loads(value)
+
+if expected is not None:
+    missing = [k for k in expected if k not in rows]
+    print("\n".join(missing))
+    sys.exit(1 if missing else 0)
+
 
 def show(title, header, table):
     print(f"\n{title} ({len(table)})")

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every numflow test on a fresh machine: installs what is missing, builds, starts a local
 # Kafka broker (KRaft, port 19092 so a demo on 9092 is left alone), runs the whole CTest suite
-# (unit + integration + fault tests on the real broker), the contract check, the Helm chart and
-# dashboard checks, then the suite again built with AddressSanitizer + UndefinedBehaviorSanitizer,
+# (unit + integration + fault tests on the real broker), the contract check, the demo (checked),
+# the Helm chart and dashboard checks, then the suite again built with AddressSanitizer + UndefinedBehaviorSanitizer,
 # then every libFuzzer target for a bounded time (scripts/fuzz.sh; any crash, leak, hang or
 # sanitizer report fails the run). The sanitizer and fuzzer builds run at nice 19 beside the
 # suite before them, on the CPU it leaves idle.
@@ -66,6 +66,11 @@ if [ -f ../shared/contract-check.py ]; then
 else
   echo "(../shared/contract-check.py not beside this checkout: skipped)"
 fi
+
+step "the README's demo, checked (scripts/demo.sh --check, its own broker on 19292)"
+NUMFLOW_KAFKA_PORT=19292 NUMFLOW_DEMO_PORT_BASE=18080 bash scripts/demo.sh --check >build/demo.log 2>&1 ||
+  { tail -60 build/demo.log >&2; echo "test.sh: the demo failed (build/demo.log)" >&2; exit 1; }
+tail -3 build/demo.log >&2
 
 step "Helm chart, alerts and dashboards (helm lint/template, kubeconform, promtool)"
 bash scripts/check-helm.sh
