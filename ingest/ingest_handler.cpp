@@ -152,8 +152,8 @@ struct IngestHandler::Core {
     counter->fetch_add(1, std::memory_order_relaxed);
     if (opt.on_outcome) {
       try {
-        opt.on_outcome(RequestOutcome{route.provider, outcome, status, Clock::now() - received, body_bytes, reason,
-                                      client, request_id});
+        opt.on_outcome(RequestOutcome{route.provider, route.path, outcome, status, Clock::now() - received, body_bytes,
+                                      reason, client, request_id});
       } catch (...) {
       }
     }
@@ -170,6 +170,7 @@ struct IngestHandler::Core {
   const std::string retry_after;
   std::atomic<bool> draining{false};
 
+  std::atomic<std::uint64_t> not_found{0}, wrong_method{0};
   std::atomic<std::uint64_t> webhook_requests{0}, accepted{0}, refused{0}, answered{0}, not_ready{0},
       queue_full{0}, unavailable_n{0}, failed{0}, timeouts{0}, overloaded{0}, too_large{0}, errors{0},
       late_reports{0};
@@ -349,11 +350,18 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
 
   if (route == nullptr) {
     const bool get_like = req.method == "GET" || req.method == "HEAD";
+    auto wrong_method = [&](const char* allow) {
+      c.wrong_method.fetch_add(1, std::memory_order_relaxed);
+      respond(method_not_allowed(allow, request_id));
+    };
     if (path == "/healthz") {
-      respond(get_like ? json(200, "status", "ok", request_id) : method_not_allowed("GET, HEAD", request_id));
+      if (get_like)
+        respond(json(200, "status", "ok", request_id));
+      else
+        wrong_method("GET, HEAD");
     } else if (path == "/readyz") {
       if (!get_like) {
-        respond(method_not_allowed("GET, HEAD", request_id));
+        wrong_method("GET, HEAD");
       } else if (!c.draining.load() && sink_.ready()) {
         respond(json(200, "status", "ready", request_id));
       } else {
@@ -361,7 +369,7 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
       }
     } else if (auto it = c.opt.get_routes.find(path); it != c.opt.get_routes.end()) {
       if (!get_like) {
-        respond(method_not_allowed("GET, HEAD", request_id));
+        wrong_method("GET, HEAD");
       } else {
         http::Response r;
         try {
@@ -372,12 +380,14 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
         respond(std::move(r));
       }
     } else {
+      c.not_found.fetch_add(1, std::memory_order_relaxed);
       respond(json(404, "error", "not_found", request_id));
     }
     return;
   }
 
   if (req.method != "POST") {
+    c.wrong_method.fetch_add(1, std::memory_order_relaxed);
     respond(method_not_allowed("POST", request_id));
     return;
   }
@@ -511,6 +521,8 @@ IngestStats IngestHandler::stats() const {
   s.too_large = c.too_large.load();
   s.errors = c.errors.load();
   s.late_reports = c.late_reports.load();
+  s.not_found = c.not_found.load();
+  s.wrong_method = c.wrong_method.load();
   s.in_flight = c.in_flight.load();
   return s;
 }

@@ -66,6 +66,7 @@ std::string_view to_string(Outcome outcome);
 
 struct RequestOutcome {
   std::string_view provider;
+  std::string_view route;  // the route's path, e.g. "/webhooks/8x8"
   Outcome outcome;
   int status;
   std::chrono::steady_clock::duration latency;  // from the request's first byte to the answer
@@ -111,6 +112,8 @@ struct IngestStats {
   std::uint64_t too_large = 0;
   std::uint64_t errors = 0;
   std::uint64_t late_reports = 0;  // delivery reports that came after the request was answered
+  std::uint64_t not_found = 0;       // 404: no route (never a webhook: not in webhook_requests)
+  std::uint64_t wrong_method = 0;    // 405: a route asked with the wrong method
   std::uint64_t in_flight = 0;     // submitted, not answered yet
 };
 

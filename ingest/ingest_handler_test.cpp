@@ -182,6 +182,7 @@ class IngestTest : public ::testing::Test {
     o.on_outcome = [this](const RequestOutcome& out) {
       std::lock_guard lock(outcomes_m_);
       outcomes_.emplace_back(std::string(out.provider), out.outcome, out.status);
+      routes_.emplace_back(out.route);
     };
     handler_ = std::make_unique<IngestHandler>(std::move(o), sink_);
     so.listen = "127.0.0.1:0";
@@ -209,6 +210,7 @@ class IngestTest : public ::testing::Test {
   std::unique_ptr<IngestHandler> handler_;
   std::unique_ptr<http::Server> server_;
   std::mutex outcomes_m_;
+  std::vector<std::string> routes_;
   std::vector<std::tuple<std::string, Outcome, int>> outcomes_;
 };
 
@@ -403,6 +405,18 @@ TEST_F(IngestTest, RoutingStatusCodes) {
   EXPECT_EQ(call("POST", "/metrics", "")->status, 405);
   EXPECT_EQ(sink_.submitted(), 0u);
   EXPECT_TRUE(outcomes().empty());  // only webhook deliveries are outcomes
+  // ... but 404s and 405s are counted (numflow_ingest_http_rejections_total).
+  EXPECT_EQ(handler_->stats().not_found, 4u);
+  EXPECT_EQ(handler_->stats().wrong_method, 5u);
+  EXPECT_EQ(handler_->stats().webhook_requests, 0u);
+}
+
+TEST_F(IngestTest, OutcomesNameTheirRoute) {
+  start();
+  ASSERT_EQ(call("POST", "/webhooks/8x8", "{}")->status, 200);
+  ASSERT_EQ(call("POST", "/webhooks/ringcentral", "{}")->status, 200);
+  std::lock_guard lock(outcomes_m_);
+  EXPECT_EQ(routes_, (std::vector<std::string>{"/webhooks/8x8", "/webhooks/ringcentral"}));
 }
 
 TEST_F(IngestTest, BodyOverTheLimitAnswers413) {

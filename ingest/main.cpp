@@ -88,7 +88,7 @@ struct IngestMetrics {
   explicit IngestMetrics(prometheus::Registry& r)
       : requests(prometheus::BuildCounter()
                      .Name("numflow_ingest_requests_total")
-                     .Help("Webhook requests by provider, outcome and HTTP status")
+                     .Help("Webhook requests by provider, route, outcome and HTTP status")
                      .Register(r)),
         duration(prometheus::BuildHistogram()
                      .Name("numflow_ingest_request_duration_seconds")
@@ -137,7 +137,8 @@ struct IngestMetrics {
                                   "route saw them, by reason")
                             .Register(r)) {
     for (const char* reason : {"connection_limit", "read_timeout", "bad_request", "body_too_large",
-                               "headers_too_large", "client_abort", "body_memory_full"})
+                               "headers_too_large", "client_abort", "body_memory_full", "not_found",
+                               "method_not_allowed"})
       rejection_counters.emplace(reason, &http_rejections.Add({{"reason", reason}}));
   }
   // Brings the server's monotonic counters into the registry (called every 200 ms).
@@ -153,6 +154,13 @@ struct IngestMetrics {
       if (static_cast<double>(value) > c->Value()) c->Increment(static_cast<double>(value) - c->Value());
     }
   }
+  // 404s and 405s: asked for no route, or a route with the wrong method (the handler's counters).
+  void observe_routing(const ingest::IngestStats& s) {
+    for (const auto& [reason, value] : {std::pair{"not_found", s.not_found}, std::pair{"method_not_allowed", s.wrong_method}}) {
+      prometheus::Counter* c = rejection_counters.at(reason);
+      if (static_cast<double>(value) > c->Value()) c->Increment(static_cast<double>(value) - c->Value());
+    }
+  }
   void observe_produce(double seconds, bool ok) {
     produce.Add({{"result", ok ? "persisted" : "failed"}},
                 prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})
@@ -164,6 +172,7 @@ struct IngestMetrics {
   }
   void observe(const ingest::RequestOutcome& o) {
     const std::map<std::string, std::string> labels{{"provider", std::string(o.provider)},
+                                                    {"route", std::string(o.route)},
                                                     {"outcome", std::string(ingest::to_string(o.outcome))},
                                                     {"status", std::to_string(o.status)}};
     requests.Add(labels).Increment();
@@ -322,6 +331,7 @@ int main(int argc, char** argv) {
       metrics.queue_depth.Set(static_cast<double>(producer->queue_depth()));
       metrics.backlog_age.Set(std::chrono::duration<double>(handler->backlog_age()).count());
       metrics.observe_server(server.stats());
+      metrics.observe_routing(handler->stats());
     }
   }
   const bool misconfigured = producer->misconfigured();
