@@ -286,10 +286,11 @@ std::string hmac_hex(const std::string& key, const std::string& msg) {
 
 TEST_F(Pipeline, ProviderAuthenticationEndToEnd) {
   const int port = free_port();
+  const int metrics_port = free_port();
   ingest_port_ = port;
   Process ingest(NUMFLOW_INGEST_BIN,
                  concat({"--brokers", brokers_, "--listen", "127.0.0.1:" + std::to_string(port), "--metrics-listen",
-                         "127.0.0.1:0", "--zoom-secret-token", "old-token,zoom-secret", "--ringcentral-verification-token",
+                         "127.0.0.1:" + std::to_string(metrics_port), "--zoom-secret-token", "old-token,zoom-secret", "--ringcentral-verification-token",
                          "rc-token", "--8x8-auth-header", "Bearer eight"},
                         topics_.args()),
                  log_path("ingest"));
@@ -314,6 +315,11 @@ TEST_F(Pipeline, ProviderAuthenticationEndToEnd) {
   const auto handshake = http_request(port, "POST", "/webhooks/ringcentral", "", {{"Validation-Token", "vt-42"}});
   EXPECT_EQ(handshake.status, 200);
   EXPECT_EQ(handshake.headers.count("validation-token") ? handshake.headers.at("validation-token") : "", "vt-42");
+  EXPECT_EQ(handshake.body, R"({"status":"validated"})");
+  // RingCentral wants the whole answer under 1 KB: status line, headers and body as sent.
+  std::size_t answer_bytes = std::string("HTTP/1.1 200 OK\r\n\r\n").size() + handshake.body.size();
+  for (const auto& [name, value] : handshake.headers) answer_bytes += name.size() + 2 + value.size() + 2;
+  EXPECT_LT(answer_bytes, 1024u);
   const std::string rc_body = read_file("providers/ringcentral/fixtures/phone-number-created-seed.json");
   EXPECT_EQ(http_request(port, "POST", "/webhooks/ringcentral", rc_body, {{"Verification-Token", "rc-token"}}).status, 200);
   EXPECT_EQ(http_request(port, "POST", "/webhooks/ringcentral", rc_body, {{"Verification-Token", "rc-tokeN"}}).status, 403);
@@ -335,6 +341,14 @@ TEST_F(Pipeline, ProviderAuthenticationEndToEnd) {
   EXPECT_NE(log.find(R"("request_id":")"), std::string::npos);
   for (const char* secret : {"zoom-secret", "old-token", "rc-token", "Bearer eight"})
     EXPECT_EQ(log.find(secret), std::string::npos) << secret;
+  // ... and counted by provider and reason.
+  const std::string metrics = http_request(metrics_port, "GET", "/metrics").body;
+  for (const char* series : {R"(numflow_ingest_refusals_total{provider="zoom",reason="bad_signature"} 2)",
+                             R"(numflow_ingest_refusals_total{provider="zoom",reason="stale_timestamp"} 1)",
+                             R"(numflow_ingest_refusals_total{provider="ringcentral",reason="bad_verification_token"} 1)",
+                             R"(numflow_ingest_refusals_total{provider="ringcentral",reason="missing_verification_token"} 1)",
+                             R"(numflow_ingest_refusals_total{provider="8x8",reason="bad_authorization"} 1)"})
+    EXPECT_NE(metrics.find(series), std::string::npos) << series << "\n" << metrics;
 }
 
 TEST_F(Pipeline, RefusesToStartWithoutAnAuthenticationDecision) {
