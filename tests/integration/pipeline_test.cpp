@@ -240,11 +240,23 @@ TEST_F(Pipeline, RefusesATopicWithTheWrongCleanupPolicy) {
   EXPECT_NE(transform->log().find("cleanup.policy=delete"), std::string::npos) << transform->log();
 }
 
+TEST_F(Pipeline, IngestRefusesACompactedRawTopic) {
+  // The raw topic keeps every body (delete policy, 7 days): compaction would drop deliveries
+  // that share a key (provider:account). ingest must not write to such a topic.
+  rd_kafka_conf_t* conf = publish::make_conf({{"bootstrap.servers", brokers_}}, {});
+  char err[256];
+  publish::KafkaHandle admin(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
+  ASSERT_EQ(publish::ensure_topics(admin.get(), {{topics_.raw, "compact"}}, 10000).status, publish::TopicsResult::ok);
+  auto ingest = start_ingest();
+  EXPECT_EQ(ingest->wait(30s), 3) << ingest->log();
+  EXPECT_NE(ingest->log().find("cleanup.policy=compact"), std::string::npos) << ingest->log();
+}
+
 TEST_F(Pipeline, CreatesMissingTopicsWithTheContractsSettings) {
   // ingest creates the raw topic sized for its --max-body-bytes; the transform creates the rest.
-  auto ingest = start_ingest({"--max-body-bytes", "2097152"});
+  auto ingest = start_ingest({"--max-body-bytes", "2097152", "--topic-partitions", "3"});
   ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
-  auto transform = start_transform();
+  auto transform = start_transform({"--topic-partitions", "3", "--topic-replication-factor", "1"});
   ASSERT_TRUE(wait_http_ok(transform_port_, "/readyz", 60s)) << transform->log();
   rd_kafka_conf_t* conf = publish::make_conf({{"bootstrap.servers", brokers_}}, {});
   char err[256];
@@ -267,6 +279,8 @@ TEST_F(Pipeline, CreatesMissingTopicsWithTheContractsSettings) {
   const auto retention = publish::topic_configs(admin.get(), all, "retention.ms", 10000, error);
   EXPECT_EQ(retention.at(topics_.raw), std::to_string(7LL * 24 * 3600 * 1000));
   EXPECT_EQ(retention.at(topics_.dead), std::to_string(30LL * 24 * 3600 * 1000));
+  // --topic-partitions: every topic either service created.
+  for (const auto& t : all) EXPECT_EQ(publish::partition_count(admin.get(), t), 3) << t;
 }
 
 // HMAC-SHA256 hex with OpenSSL directly, not with numflow's code.
