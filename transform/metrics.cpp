@@ -60,7 +60,8 @@ Metrics::Metrics(prometheus::Registry& r)
                .Register(r)),
       merges_(BuildCounter()
                   .Name("numflow_transform_number_updates_total")
-                  .Help("Per-number updates merged into state, by result (published, unchanged, duplicate, stale)")
+                  .Help("Per-number updates merged into state, by provider, kind and result (published, unchanged, "
+                        "duplicate, stale)")
                   .Register(r)),
       records_(BuildCounter().Name("numflow_transform_records_total").Help("Records published, by topic").Register(r)),
       transactions_(BuildCounter()
@@ -181,7 +182,9 @@ void Metrics::consumer_stats(std::string_view json) {
   }
 }
 
-prometheus::Counter& Metrics::merge(Verdict verdict) { return counter(merges_, {{"result", verdict_name(verdict)}}); }
+prometheus::Counter& Metrics::merge(Verdict verdict, std::string_view provider, std::string_view kind) {
+  return counter(merges_, {{"provider", bounded(provider)}, {"kind", kind_label(kind)}, {"result", verdict_name(verdict)}});
+}
 
 prometheus::Counter& Metrics::record(std::string_view topic) { return counter(records_, {{"topic", topic}}); }
 

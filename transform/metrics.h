@@ -31,7 +31,9 @@ class Metrics {
   // statistics) loses its series, so after a rebalance only the new owner reports its lag.
   // Several consumers (one per stage) may feed this, each with its own topic.
   void consumer_stats(std::string_view json);
-  prometheus::Counter& merge(Verdict verdict);
+  // Duplicate and stale are decided per number, at the merge: counted here with the event's
+  // provider and kind (events_total counts each event once, when it is normalized).
+  prometheus::Counter& merge(Verdict verdict, std::string_view provider, std::string_view kind);
   prometheus::Counter& record(std::string_view topic);
   void event_lag(std::int64_t ms);
   void transaction(std::string_view stage, bool committed, double seconds, double commit_seconds);

@@ -193,3 +193,27 @@ TEST(MetricsBatchCounts, OnlyCommittedWorkIsCounted) {
 
 }  // namespace
 }  // namespace numflow::transform
+
+namespace numflow::transform {
+namespace {
+
+// Stale and duplicate updates are decided at the merge; they are counted with the event's
+// provider and kind, like events_total.
+TEST(MetricsMerge, VerdictsCarryProviderAndKind) {
+  prometheus::Registry registry;
+  Metrics metrics(registry);
+  metrics.merge(Verdict::stale, "8x8", "VIRTUAL_NUMBER_UPDATE").Increment();
+  bool found = false;
+  for (const auto& family : registry.Collect())
+    if (family.name == "numflow_transform_number_updates_total")
+      for (const auto& m : family.metric) {
+        std::map<std::string, std::string> labels;
+        for (const auto& l : m.label) labels[l.name] = l.value;
+        found |= labels["provider"] == "8x8" && labels["kind"] == "VIRTUAL_NUMBER_UPDATE" && labels["result"] == "stale" &&
+                 m.counter.value == 1;
+      }
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace numflow::transform

@@ -203,7 +203,7 @@ class Service::MergeHooks final : public StageHooks {
     std::vector<Output> records;
     if (const auto* f = std::get_if<NumberFragment>(&*decoded)) {
       Applied a = apply_fragment(*f, state, now);
-      counts_.add(metrics_.merge(a.verdict));
+      counts_.add(metrics_.merge(a.verdict, f->provider, f->event_type));
       if (a.state_changed) changed.push_back(f->update.number);
       records = std::move(a.outputs);
       if (a.verdict == Verdict::record) metrics_.event_lag(now - f->update.event_time_ms);
