@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "common/log.h"
@@ -158,11 +159,15 @@ void TxnStage::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     const auto ps = partitions_of(parts);
     log::info("partitions assigned", {{"stage", options_.name}, {"count", static_cast<std::int64_t>(ps.size())}});
-    if (!hooks_.on_assign(ps, stop_)) {  // e.g. restore state before the first message of these partitions
+    std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)> start(
+        rd_kafka_topic_partition_list_copy(parts), rd_kafka_topic_partition_list_destroy);
+    // Offsets first, state second: the state restored must include everything the offsets we
+    // start from were committed with.
+    if (!fetch_stable_offsets(start.get()) || !hooks_.on_assign(ps, stop_)) {
       log::info("partitions not taken: stopping", {{"stage", options_.name}});
       return;
     }
-    rd_kafka_assign(consumer_.get(), parts);
+    rd_kafka_assign(consumer_.get(), start.get());
     ready_.store(true);
   } else {
     // Whatever this instance did with these partitions since the last commit must not be
@@ -176,6 +181,31 @@ void TxnStage::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_
     hooks_.on_revoke(partitions_of(parts));
     rd_kafka_assign(consumer_.get(), nullptr);
   }
+}
+
+// Fills in the group's committed offsets of `parts`, waiting while any is unstable. An earlier
+// owner that had already sent its offsets in a transaction (KIP-447 fencing checks the generation
+// there, not at the commit) may still end it after the rebalance: frozen between
+// send_offsets_to_transaction and commit_transaction, it wakes up, flushes the rest of its
+// records and commits, unless the coordinator times the transaction out first. Until then its
+// offsets are pending; with isolation.level=read_committed rd_kafka_committed() asks for stable
+// offsets only (OffsetFetch require_stable) and fails with UNSTABLE_OFFSET_COMMIT or a timeout.
+// Restoring state before that would miss the changelog records that transaction still writes
+// while starting from the offsets it commits.
+bool TxnStage::fetch_stable_offsets(rd_kafka_topic_partition_list_t* parts) {
+  bool told = false;
+  while (!stop_.load()) {
+    rd_kafka_resp_err_t err = rd_kafka_committed(consumer_.get(), parts, 3000);
+    for (int i = 0; !err && i < parts->cnt; ++i) err = parts->elems[i].err;
+    if (!err) return true;
+    if (!told)
+      log::warn("committed offsets not settled: waiting before taking the partitions",
+                {{"stage", options_.name}, {"error", rd_kafka_err2name(err)}});
+    told = true;
+    for (int i = 0; i < parts->cnt; ++i) parts->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
 }
 
 bool TxnStage::produce(OutMessage&& m) {
@@ -231,7 +261,7 @@ void TxnStage::rewind(const Batch& batch) {
 void TxnStage::rewind_to_committed() {
   rd_kafka_topic_partition_list_t* parts = nullptr;
   if (rd_kafka_assignment(consumer_.get(), &parts) || !parts) return;
-  if (parts->cnt > 0 && !rd_kafka_committed(consumer_.get(), parts, 10000)) {
+  if (parts->cnt > 0 && !rd_kafka_committed(consumer_.get(), parts, 3000)) {
     for (int i = 0; i < parts->cnt; ++i)
       if (parts->elems[i].offset < 0) parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
     if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_.get(), parts, 10000)) rd_kafka_error_destroy(e);

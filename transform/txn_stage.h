@@ -9,7 +9,9 @@
 //   - rebalances (eager): an open transaction is aborted before partitions are given up, and the
 //     hooks restore state for partitions they are given;
 //   - zombies are fenced by the group generation carried in send_offsets_to_transaction and by a
-//     stable transactional.id per instance.
+//     stable transactional.id per instance;
+//   - partitions are prepared only once their committed offsets are stable: a transaction an
+//     earlier owner had already sent its offsets in may still commit after the rebalance.
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
@@ -91,6 +93,7 @@ class TxnStage {
   bool subscribe();
   void rebuild_consumer();
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  bool fetch_stable_offsets(rd_kafka_topic_partition_list_t* parts);
   static int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque);
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   bool commit(Batch& batch);

@@ -20,8 +20,11 @@
 #include <thread>
 #include <tuple>
 
+#include <librdkafka/rdkafka.h>
+
 #include "tests/support/normalize_helpers.h"
 #include "tests/support/pipeline_fixture.h"
+#include "transform/core/codec.h"
 #include "transform/core/core.h"
 
 namespace numflow::testing {
@@ -185,15 +188,42 @@ class Faults : public Pipeline {
   static RecordId record_id(const std::string& number, const rapidjson::Value& v) {
     return {number, v["event_id"].GetString(), v["change"].GetString(), json_text(v["changed_fields"])};
   }
+  // The first record that differs, then every record of its number on both sides: enough to
+  // tell a lost record from one published with the wrong change.
   static std::string first_difference(const std::multiset<RecordId>& got, const std::multiset<RecordId>& want) {
+    std::string number, what;
     for (const auto& w : want)
-      if (got.count(w) != want.count(w))
-        return "e.g. " + std::get<0>(w) + " " + std::get<1>(w) + " " + std::get<2>(w) + " " + std::get<3>(w) + " published " +
-               std::to_string(got.count(w)) + " times, expected " + std::to_string(want.count(w));
-    for (const auto& g : got)
-      if (!want.count(g))
-        return "e.g. unexpected " + std::get<0>(g) + " " + std::get<1>(g) + " " + std::get<2>(g) + " " + std::get<3>(g);
-    return "(none found)";
+      if (got.count(w) != want.count(w)) {
+        number = std::get<0>(w);
+        what = "e.g. " + text(w) + " published " + std::to_string(got.count(w)) + " times, expected " +
+               std::to_string(want.count(w));
+        break;
+      }
+    if (number.empty())
+      for (const auto& g : got)
+        if (!want.count(g)) {
+          number = std::get<0>(g);
+          what = "e.g. unexpected " + text(g);
+          break;
+        }
+    if (number.empty()) return "(none found)";
+    auto of_number = [&](const std::multiset<RecordId>& rs) {
+      std::string out;
+      for (const auto& r : rs)
+        if (std::get<0>(r) == number) out += "\n    " + text(r);
+      return out;
+    };
+    return what + "\n  published for " + number + ":" + of_number(got) + "\n  replay for " + number + ":" + of_number(want);
+  }
+  static std::string text(const RecordId& r) {
+    return std::get<0>(r) + " " + std::get<1>(r) + " " + std::get<2>(r) + " " + std::get<3>(r);
+  }
+
+  static bool wait_for_log(const Process& p, const std::string& text, std::chrono::seconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (; std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(100ms))
+      if (p.log().find(text) != std::string::npos) return true;
+    return false;
   }
 
   static std::string json_text(const rapidjson::Value& v) {
@@ -306,6 +336,162 @@ TEST_F(Faults, FrozenInstanceIsFencedAfterItsPartitionsMove) {
   b->signal(SIGTERM);
   EXPECT_EQ(a->wait(30s), 0) << a->log();
   EXPECT_EQ(b->wait(30s), 0) << b->log();
+  ingest->signal(SIGTERM);
+}
+
+// The owner the next test plays: a member of the merge stage's group with a transactional
+// producer of its own, driven step by step.
+class FrozenOwner {
+ public:
+  FrozenOwner(const std::string& brokers, const std::string& group, const std::string& input, const std::string& id) {
+    char err[512];
+    rd_kafka_conf_t* c = rd_kafka_conf_new();
+    set(c, "bootstrap.servers", brokers);
+    set(c, "group.id", group);
+    set(c, "enable.auto.commit", "false");
+    set(c, "isolation.level", "read_committed");
+    set(c, "session.timeout.ms", "10000");
+    consumer_ = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
+    rd_kafka_poll_set_consumer(consumer_);
+    rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, input.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(consumer_, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    rd_kafka_conf_t* p = rd_kafka_conf_new();
+    set(p, "bootstrap.servers", brokers);
+    set(p, "transactional.id", id);
+    set(p, "transaction.timeout.ms", "60000");  // it must outlive the test's waits
+    producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, p, err, sizeof err);
+  }
+  ~FrozenOwner() {
+    rd_kafka_destroy(producer_);
+    if (!closed_) rd_kafka_consumer_close(consumer_);
+    rd_kafka_destroy(consumer_);
+  }
+  // Waits until the group has given this member its partitions.
+  bool join(std::chrono::seconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_, 200)) rd_kafka_message_destroy(m);
+      rd_kafka_topic_partition_list_t* parts = nullptr;
+      const bool assigned = !rd_kafka_assignment(consumer_, &parts) && parts && parts->cnt > 0;
+      if (parts) rd_kafka_topic_partition_list_destroy(parts);
+      if (assigned) return true;
+    }
+    return false;
+  }
+  // Begins a transaction and sends `offset` for input partition `partition` in it, as the owner.
+  bool send_offsets(const std::string& topic, int partition, long long offset) {
+    if (!ok(rd_kafka_init_transactions(producer_, 30000)) || !ok(rd_kafka_begin_transaction(producer_))) return false;
+    rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offsets, topic.c_str(), partition)->offset = offset;
+    rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata(consumer_);
+    const bool sent = ok(rd_kafka_send_offsets_to_transaction(producer_, offsets, meta, 30000));
+    rd_kafka_consumer_group_metadata_destroy(meta);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    return sent;
+  }
+  // Out of the group: its partitions go to whoever is left.
+  void leave() {
+    rd_kafka_consumer_close(consumer_);
+    closed_ = true;
+  }
+  void produce(const std::string& topic, int partition, const std::string& key, const std::string& value) {
+    rd_kafka_vu_t vus[5];
+    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vus[0].u.cstr = topic.c_str();
+    vus[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vus[1].u.i32 = partition;
+    vus[2].vtype = RD_KAFKA_VTYPE_KEY;
+    vus[2].u.mem = {const_cast<char*>(key.data()), key.size()};
+    vus[3].vtype = RD_KAFKA_VTYPE_VALUE;
+    vus[3].u.mem = {const_cast<char*>(value.data()), value.size()};
+    vus[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vus[4].u.i = RD_KAFKA_MSG_F_COPY;
+    ok(rd_kafka_produceva(producer_, vus, 5));
+  }
+  bool commit() { return ok(rd_kafka_commit_transaction(producer_, 30000)); }
+
+ private:
+  static void set(rd_kafka_conf_t* c, const char* k, const std::string& v) {
+    char err[256];
+    ASSERT_EQ(rd_kafka_conf_set(c, k, v.c_str(), err, sizeof err), RD_KAFKA_CONF_OK) << err;
+  }
+  static bool ok(rd_kafka_error_t* e) {
+    if (!e) return true;
+    ADD_FAILURE() << rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+    return false;
+  }
+  rd_kafka_t* consumer_ = nullptr;
+  rd_kafka_t* producer_ = nullptr;
+  bool closed_ = false;
+};
+
+// KIP-447 fences an old owner at TxnOffsetCommit, by its group generation, not at EndTxn: one that
+// froze after sending its offsets, with records still unsent, can wake up after the rebalance,
+// flush them and commit (unless the coordinator times its transaction out first). The next owner
+// must start from those offsets with that transaction's state changes: restoring the changelog
+// before the transaction ends would miss them. The test plays that owner itself, so the order of
+// the steps is exact: number 0's first Zoom event (E2) is the frozen owner's, its second (E3)
+// must then change the CNAM only; on a state restored too early it changes the carrier too.
+TEST_F(Faults, LateCommitOfAFencedOwnerIsInTheStateItsSuccessorRestores) {
+  auto ingest = start_ingest();
+  auto transform = start_transform();
+  ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
+  std::string provider;
+  const std::string e1 = eight_by_eight_update(0), e2 = webhook(0, provider), e3 = webhook(100, provider);
+  const std::string number = "+14155550000", fragments = topics_.raw + ".fragments", state_topic = topics_.raw + ".state";
+  ASSERT_EQ(post("8x8", e1).status, 200);
+  const auto changelog = read_topic(brokers_, state_topic, 1, 60s);
+  ASSERT_EQ(changelog.size(), 1u) << transform->log();
+  const int partition = changelog[0].partition;  // the number's partition, in the changelog and the fragments alike
+  transform->signal(SIGTERM);
+  ASSERT_EQ(transform->wait(30s), 0) << transform->log();
+
+  // What the frozen owner makes of E2, computed by the core as the merge stage would.
+  transform::MemoryStateStore replay;
+  const transform::RawEvent ev1{"8x8", "sub-0", e1, 0, std::nullopt}, ev2{"zoom", "acct-0", e2, 0, std::nullopt},
+      ev3{"zoom", "acct-0", e3, 0, std::nullopt};
+  transform::process(ev1, replay, {}, kNow);
+  const auto normalized = transform::normalize_raw(ev2, {}, kNow);
+  ASSERT_EQ(normalized.fragments.size(), 1u);
+  const auto e2_outputs = transform::process(ev2, replay, {}, kNow).outputs;
+  ASSERT_EQ(e2_outputs.size(), 1u);
+  const std::string state_after_e2 = transform::encode_state(*replay.find(number));
+  const auto e3_outputs = transform::process(ev3, replay, {}, kNow).outputs;
+  ASSERT_EQ(e3_outputs.size(), 1u);
+  const auto e3_expected = parse(*e3_outputs[0].value);
+
+  // E2's fragment, then the owner: in the group, it sends the offset past that fragment in its
+  // transaction, and is gone before its successor arrives.
+  FrozenOwner owner(brokers_, "g-" + topics_.raw + ".merge", fragments, "frozen-" + topics_.raw);
+  ASSERT_TRUE(produce_one(brokers_, fragments, number, transform::encode_fragment(normalized.fragments[0]), partition));
+  ASSERT_TRUE(owner.join(60s)) << "the frozen owner never got its partitions";
+  ASSERT_TRUE(owner.send_offsets(fragments, partition, end_offset(brokers_, fragments, partition)));
+  owner.leave();
+
+  transform = start_transform();
+  const bool waited = wait_for_log(*transform, "committed offsets not settled", 30s);
+  // It wakes up: the rest of its transaction (E2's state and record), then the commit.
+  owner.produce(state_topic, partition, number, state_after_e2);
+  owner.produce(topics_.numbers, 0, e2_outputs[0].key, *e2_outputs[0].value);
+  ASSERT_TRUE(owner.commit());
+
+  ASSERT_EQ(post("zoom", e3).status, 200);
+  const std::string e3_id = e3_expected["event_id"].GetString();
+  KafkaRecord got;
+  ASSERT_TRUE(wait_for_record(brokers_, topics_.numbers, [&](const KafkaRecord& r) {
+    if (!r.value || r.value->find(e3_id) == std::string::npos) return false;
+    got = r;
+    return true;
+  }, 60s)) << transform->log();
+  const auto v = parse(*got.value);
+  EXPECT_EQ(json_text(v["changed_fields"]), json_text(e3_expected["changed_fields"])) << "E3 was merged into a state without E2";
+  EXPECT_EQ(json_text(v["state"]), json_text(e3_expected["state"]));
+  EXPECT_TRUE(waited) << "the successor did not wait for the owner's transaction\n" << transform->log();
+  transform->signal(SIGTERM);
+  EXPECT_EQ(transform->wait(30s), 0) << transform->log();
   ingest->signal(SIGTERM);
 }
 

@@ -37,7 +37,11 @@ bool wait_for_record(const std::string& brokers, const std::string& topic,
 // The brokers of the test cluster, from NUMFLOW_TEST_BROKERS; "" when unset.
 std::string test_brokers();
 
-// Produces one message and waits for its delivery (acks=all).
-bool produce_one(const std::string& brokers, const std::string& topic, const std::string& key, const std::string& value);
+// Produces one message and waits for its delivery (acks=all); by key unless a partition is given.
+bool produce_one(const std::string& brokers, const std::string& topic, const std::string& key, const std::string& value,
+                 int partition = -1);
+
+// The partition's high watermark (the offset the next record gets); -1 when unknown.
+long long end_offset(const std::string& brokers, const std::string& topic, int partition);
 
 }  // namespace numflow::testing

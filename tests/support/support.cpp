@@ -173,15 +173,23 @@ bool wait_for_record(const std::string& brokers, const std::string& topic,
 }
 
 bool produce_one(const std::string& brokers, const std::string& topic, const std::string& key,
-                 const std::string& value) {
+                 const std::string& value, int partition) {
   rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", brokers}, {"acks", "all"}});
-  rd_kafka_resp_err_t err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+  rd_kafka_resp_err_t err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
                                               RD_KAFKA_V_KEY(key.data(), key.size()),
                                               RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   if (!err) err = rd_kafka_flush(rk, 10000);
   rd_kafka_destroy(rk);
   return !err;
+}
+
+long long end_offset(const std::string& brokers, const std::string& topic, int partition) {
+  rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", brokers}});
+  std::int64_t low = -1, high = -1;
+  if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, 10000)) high = -1;
+  rd_kafka_destroy(rk);
+  return high;
 }
 
 }  // namespace numflow::testing
