@@ -100,7 +100,12 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view s) {
   if (p != s.size()) return std::nullopt;
   const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + std::min(sec, 59) - offset_min * 60;
-  return secs * 1000 + ms;
+  // An offset can carry a time past either end of the four-digit years ("0000-01-01T00:00+01:00"),
+  // which format_rfc3339_ms could not write back.
+  constexpr std::int64_t kFirstMs = -62167219200000, kLastMs = 253402300799999;  // 0000-01-01, 9999-12-31
+  const std::int64_t result = secs * 1000 + ms;
+  if (result < kFirstMs || result > kLastMs) return std::nullopt;
+  return result;
 }
 
 }  // namespace numflow

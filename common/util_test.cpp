@@ -21,6 +21,11 @@ TEST(Time, ParsesWhatProvidersSend) {
   EXPECT_EQ(parse_rfc3339_ms("2023-02-17T13:10:14.760+08:00"), 1676610614760);
   EXPECT_EQ(parse_rfc3339_ms("2023-02-17T00:10:14.760-0500"), 1676610614760);
   EXPECT_EQ(parse_rfc3339_ms("2023-02-17 05:10:14"), 1676610614000);
+  // Only times format_rfc3339_ms can write back, with a four-digit year.
+  EXPECT_EQ(format_rfc3339_ms(*parse_rfc3339_ms("0000-01-01T00:00:00Z")), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339_ms(*parse_rfc3339_ms("9999-12-31T23:59:59.999Z")), "9999-12-31T23:59:59.999Z");
+  EXPECT_FALSE(parse_rfc3339_ms("0000-01-01T00:00:00+01:00"));
+  EXPECT_FALSE(parse_rfc3339_ms("9999-12-31T23:59:59-00:01"));
   for (const char* bad : {"", "string", "2023-02-17", "2023-13-01T00:00:00Z", "2023-02-17T05:10:14.Z",
                           "2023-02-17T05:10:14Zjunk"})
     EXPECT_FALSE(parse_rfc3339_ms(bad)) << bad;
