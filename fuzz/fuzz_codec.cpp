@@ -5,8 +5,9 @@
 // whatever is on them is read back at every rebalance and restore: garbage must be refused
 // (nullopt), never crash the transform.
 //
-// Input: a state document, "\0", a fragment document (either part may be empty). The whole input
-// is also tried as each. When both decode, the state is stored under the fragment's number and the
+// Input: a state record, "\n#NF#\n", a fragment record (either part may be empty), each in the
+// binary form numflow writes or the JSON one ("v":1) it still reads. The whole input is also tried
+// as each. When both decode, the state is stored under the fragment's number and the
 // fragment applied to it, as the merge stage does.
 // Checks: encode(decode(x)) is a fixpoint of decode/encode.
 #include "fuzz/fuzz_util.h"
@@ -57,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   state_of(all);
   fragment_of(all);
 
-  const auto parts = fz::split(all, std::string_view("\0", 1), 2);
+  const auto parts = fz::split(all, "\n#NF#\n", 2);
   if (parts.size() < 2) return 0;
   auto state = state_of(parts[0]);
   auto fragment = fragment_of(parts[1]);
