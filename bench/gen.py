@@ -11,9 +11,10 @@
       with a newer updatedTimestamp, so every event changes its number: one number-changes record
       per event, for numflow and for Benthos alike.
   gen.py state OUT.txt COUNT
-      COUNT changelog records "number<TAB>state JSON" for the state topic, as encode_state() writes
-      them for a number an 8x8 update set (status, country, pricing, ...): the input of the
-      restore measurement in docs/PERFORMANCE.md (`kcat -P -K '\t'` into --state-topic).
+      COUNT changelog records "number<TAB>state JSON" for the state topic, in the JSON form ("v":1)
+      numflow wrote before its binary one and still restores (a line-based file cannot hold the
+      binary form), for a number an 8x8 update set (status, country, pricing, ...): the input of
+      the restore measurement in docs/PERFORMANCE.md (`kcat -P -K '\t'` into --state-topic).
   gen.py stats FILE_SENT FILE_RECV
       end-to-end latencies: FILE_SENT "number send_ns status", FILE_RECV "number recv_ns".
   gen.py stamp

@@ -149,17 +149,18 @@ struct IngestMetrics {
         {"bad_request", s.bad_requests},              {"body_too_large", s.bodies_too_large},
         {"headers_too_large", s.headers_too_large},   {"client_abort", s.client_aborts},
         {"body_memory_full", s.body_memory_full}};
-    for (const auto& [reason, value] : now) {
-      prometheus::Counter* c = rejection_counters.at(reason);
-      if (static_cast<double>(value) > c->Value()) c->Increment(static_cast<double>(value) - c->Value());
-    }
+    for (const auto& [reason, value] : now) catch_up(reason, value);
   }
   // 404s and 405s: asked for no route, or a route with the wrong method (the handler's counters).
   void observe_routing(const ingest::IngestStats& s) {
-    for (const auto& [reason, value] : {std::pair{"not_found", s.not_found}, std::pair{"method_not_allowed", s.wrong_method}}) {
-      prometheus::Counter* c = rejection_counters.at(reason);
-      if (static_cast<double>(value) > c->Value()) c->Increment(static_cast<double>(value) - c->Value());
-    }
+    catch_up("not_found", s.not_found);
+    catch_up("method_not_allowed", s.wrong_method);
+  }
+  // The server and the handler keep plain totals; the rejection counter of `reason` is brought up
+  // to `total` (counters only go up).
+  void catch_up(const char* reason, std::uint64_t total) {
+    prometheus::Counter* c = rejection_counters.at(reason);
+    if (static_cast<double>(total) > c->Value()) c->Increment(static_cast<double>(total) - c->Value());
   }
   void observe_produce(double seconds, bool ok) {
     produce.Add({{"result", ok ? "persisted" : "failed"}},

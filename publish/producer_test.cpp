@@ -1,6 +1,7 @@
 // KafkaProducer on librdkafka's mock cluster: answers after delivery, refuses fast when Kafka is
 // away, and after a fatal error rebuilds itself while callers get "unavailable" (503 in ingest).
 #include "publish/producer.h"
+#include "tests/support/mock_kafka.h"
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -19,15 +20,10 @@ using namespace std::chrono_literals;
 class ProducerMock : public ::testing::Test {
  protected:
   void SetUp() override {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    char err[256];
-    rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
-    host_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
-    mc_ = rd_kafka_handle_mock_cluster(host_.get());
-    rd_kafka_mock_topic_create(mc_, "raw", 2, 1);
+    mc_ = kafka_.cluster();
+    kafka_.create_topic("raw", 2, 1);
     ProducerOptions o;
-    o.properties = {{"bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc_)}, {"log_level", "0"},
+    o.properties = {{"bootstrap.servers", kafka_.bootstraps()}, {"log_level", "0"},
                     {"message.timeout.ms", "2000"}};
     o.readiness_topic = "raw";
     o.metadata_interval_ms = 100;
@@ -56,7 +52,7 @@ class ProducerMock : public ::testing::Test {
     return f.get();
   }
 
-  KafkaHandle host_;
+  testing::MockKafka kafka_{1};  // first: destroyed last
   rd_kafka_mock_cluster_t* mc_ = nullptr;
   std::unique_ptr<KafkaProducer> producer_;
 };

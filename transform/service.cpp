@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "transform/core/codec.h"
+#include "transform/kafka_bytes.h"
 #include "transform/state_restore.h"
 
 namespace numflow::transform {
@@ -31,8 +32,6 @@ publish::Headers copy_headers(const rd_kafka_message_t* m) {
     out.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : std::string());
   return out;
 }
-
-std::string_view bytes(const void* p, std::size_t n) { return p ? std::string_view(static_cast<const char*>(p), n) : ""; }
 
 // A StateStore over a partition's store that remembers, per number, what it held before this
 // batch, so an aborted transaction's state changes can be undone.
@@ -96,15 +95,13 @@ class Service::NormalizeHooks final : public StageHooks {
     Normalization n = normalize_raw(ev, o_.core, now_unix_ms());
     metrics_.processing_seconds().Observe(std::chrono::duration<double>(Clock::now() - t0).count());
 
-    for (const NumberFragment& f : n.fragments) {
+    for (const NumberFragment& f : n.fragments)
       out.push_back(OutMessage{o_.fragments_topic, RD_KAFKA_PARTITION_UA, f.update.number, encode_fragment(f), {}});
-    }
     if (n.snapshot_end) {
       // Every merge partition must learn where the snapshot ends: after its own fragments of it.
       const std::string end = encode_snapshot_end(*n.snapshot_end);
-      for (int p = 0; p < partitions_; ++p) {
+      for (int p = 0; p < partitions_; ++p)
         out.push_back(OutMessage{o_.fragments_topic, p, n.snapshot_end->inventory, end, {}});
-      }
     }
     std::string_view first_code;
     for (Output& o : n.outputs) {

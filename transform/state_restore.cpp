@@ -6,13 +6,12 @@
 
 #include "common/log.h"
 #include "transform/core/codec.h"
+#include "transform/kafka_bytes.h"
 
 namespace numflow::transform {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string_view bytes(const void* p, std::size_t n) { return p ? std::string_view(static_cast<const char*>(p), n) : ""; }
 
 struct Attempt {
   std::optional<std::string> failure;  // why it did not read the whole partition

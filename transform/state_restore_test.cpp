@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "transform/core/codec.h"
+#include "tests/support/mock_kafka.h"
 
 namespace numflow::transform {
 namespace {
@@ -21,15 +22,9 @@ using Clock = std::chrono::steady_clock;
 class Restore : public ::testing::Test {
  protected:
   void SetUp() override {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    char err[256];
-    rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
-    host_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
-    ASSERT_TRUE(host_);
-    mc_ = rd_kafka_handle_mock_cluster(host_.get());
-    rd_kafka_mock_topic_create(mc_, "state", 2, 1);
-    options_.kafka = {{"bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc_)}, {"log_level", "0"}};
+    mc_ = kafka_.cluster();
+    kafka_.create_topic("state", 2, 1);
+    options_.kafka = {{"bootstrap.servers", kafka_.bootstraps()}, {"log_level", "0"}};
     options_.topic = "state";
     options_.group_id = "restore-test";
     options_.backoff_min = 100ms;
@@ -76,7 +71,7 @@ class Restore : public ::testing::Test {
     return s->slots[static_cast<std::size_t>(Slot::status)]->json;
   }
 
-  publish::KafkaHandle host_;
+  testing::MockKafka kafka_{1};  // first: destroyed last
   rd_kafka_mock_cluster_t* mc_ = nullptr;
   RestoreOptions options_;
 };

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "publish/kafka_config.h"
+#include "tests/support/mock_kafka.h"
 
 namespace numflow::transform {
 namespace {
@@ -43,16 +44,10 @@ class EchoHooks final : public StageHooks {
 class MockCluster : public ::testing::Test {
  protected:
   void SetUp() override {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    char err[256];
-    rd_kafka_conf_set(conf, "test.mock.num.brokers", "3", err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof err);
-    host_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
-    ASSERT_TRUE(host_);
-    mc_ = rd_kafka_handle_mock_cluster(host_.get());
-    bootstraps_ = rd_kafka_mock_cluster_bootstraps(mc_);
-    rd_kafka_mock_topic_create(mc_, "in", 2, 3);
-    rd_kafka_mock_topic_create(mc_, "out", 2, 3);
+    mc_ = kafka_.cluster();
+    bootstraps_ = kafka_.bootstraps();
+    kafka_.create_topic("in", 2, 3);
+    kafka_.create_topic("out", 2, 3);
   }
 
   void produce_inputs(int n) {
@@ -136,7 +131,7 @@ class MockCluster : public ::testing::Test {
     }
   }
 
-  publish::KafkaHandle host_;
+  testing::MockKafka kafka_{3};  // first: destroyed last
   rd_kafka_mock_cluster_t* mc_ = nullptr;
   std::string bootstraps_;
   int commits_ = 0, aborts_ = 0, producers_ = 0;

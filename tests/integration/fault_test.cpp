@@ -37,13 +37,20 @@ constexpr int kNumbersPerAccount = 25;
 // before the stream below starts. Every later record carries them in its state, and the stream's
 // first record of a number is an `updated` one: a transform restarted without restoring its state
 // would publish `created` records with those fields gone, which the books below catch.
-std::string eight_by_eight_update(int n) {
+std::string number_of(int n) {
   char number[16];
   std::snprintf(number, sizeof number, "+1415555%04d", n);
-  return R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"sub-)" + std::to_string(n % kAccounts) +
-         R"(","virtualNumbers":[{"msisdn":")" + number +
-         R"(","operationalStatus":"Active","updatedTimestamp":"2023-11-01T00:00:00.000Z","countryCode":"US"}]}})";
+  return number;
 }
+
+// An 8x8 update of number n (from subaccount n % kAccounts).
+std::string eight_by_eight_body(int n, const char* status, const std::string& when) {
+  return R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"sub-)" + std::to_string(n % kAccounts) +
+         R"(","virtualNumbers":[{"msisdn":")" + number_of(n) + R"(","operationalStatus":")" + status +
+         R"(","updatedTimestamp":")" + when + R"(","countryCode":"US"}]}})";
+}
+
+std::string eight_by_eight_update(int n) { return eight_by_eight_body(n, "Active", "2023-11-01T00:00:00.000Z"); }
 
 // Zoom CNAM updates: number n always comes from account n % kAccounts, so its events stay in
 // one raw partition and in order; every event changes its number's CNAM, so each one must yield
@@ -52,11 +59,9 @@ std::string webhook(int i, std::string& provider) {
   provider = "zoom";
   if (i % 50 == 49) return "garbage #" + std::to_string(i);
   const int n = i % (kAccounts * kNumbersPerAccount);
-  char number[16];
-  std::snprintf(number, sizeof number, "+1415555%04d", n);
   return R"({"event":"number_management.peering_number_cnam_updated","event_ts":)" +
          std::to_string(1700000000000LL + i) + R"(,"payload":{"account_id":"acct-)" + std::to_string(n % kAccounts) +
-         R"(","object":{"cnam":"CNAM )" + std::to_string(i) + R"(","carrier_code":1,"phone_numbers":[")" + number +
+         R"(","object":{"cnam":"CNAM )" + std::to_string(i) + R"(","carrier_code":1,"phone_numbers":[")" + number_of(n) +
          "\"]}}}";
 }
 
@@ -68,14 +73,10 @@ std::string webhook(int i, std::string& provider) {
 std::string mixed_webhook(int i, std::string& provider) {
   if (i % 5 != 4 || i % 50 == 49) return webhook(i, provider);
   provider = "8x8";
-  const int n = i % (kAccounts * kNumbersPerAccount);
-  char number[16], when[32];
-  std::snprintf(number, sizeof number, "+1415555%04d", n);
+  char when[32];
   std::snprintf(when, sizeof when, "2023-11-%02dT%02d:%02d:%02d.000Z", 2 + i / 86400, i / 3600 % 24, i / 60 % 60, i % 60);
   const char* status = (i / 100) % 2 == 0 ? "Unhealthy" : "Active";  // the prelude left it Active
-  return R"({"eventType":"VIRTUAL_NUMBER_UPDATE","payload":{"subAccountId":"sub-)" + std::to_string(n % kAccounts) +
-         R"(","virtualNumbers":[{"msisdn":")" + number + R"(","operationalStatus":")" + status +
-         R"(","updatedTimestamp":")" + when + R"(","countryCode":"US"}]}})";
+  return eight_by_eight_body(i % (kAccounts * kNumbersPerAccount), status, when);
 }
 
 struct Books {
@@ -89,14 +90,21 @@ class Faults : public Pipeline {
   void prelude(Books& books) {
     for (int n = 0; n < kAccounts * kNumbersPerAccount; ++n) {
       const std::string body = eight_by_eight_update(n);
-      const auto until = std::chrono::steady_clock::now() + 60s;
-      while (std::chrono::steady_clock::now() < until && post("8x8", body).status != 200)
-        std::this_thread::sleep_for(50ms);
-      books.answered_2xx.insert(body);
+      if (post_until_ok("8x8", body, 60s)) books.answered_2xx.insert(body);
       ++books.sent;
     }
     const auto records = read_topic(brokers_, topics_.numbers, kAccounts * kNumbersPerAccount, 120s);
     ASSERT_EQ(records.size(), static_cast<std::size_t>(kAccounts * kNumbersPerAccount)) << "the prelude did not get through";
+  }
+
+  // POSTs until answered 200, as providers retry; false when still refused after `give_up`.
+  bool post_until_ok(const std::string& provider, const std::string& body, std::chrono::seconds give_up) {
+    const auto until = std::chrono::steady_clock::now() + give_up;
+    while (std::chrono::steady_clock::now() < until) {
+      if (post(provider, body).status == 200) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
   }
 
   // POSTs `count` webhooks one after another (retrying 503s, as providers do) while `chaos` runs;
@@ -109,15 +117,7 @@ class Faults : public Pipeline {
     for (int i = 0; i < count; ++i) {
       std::string provider;
       const std::string body = make(i, provider);
-      const auto until = std::chrono::steady_clock::now() + give_up;
-      while (std::chrono::steady_clock::now() < until) {
-        const auto r = post(provider, body);
-        if (r.status == 200) {
-          books.answered_2xx.insert(body);
-          break;
-        }
-        std::this_thread::sleep_for(50ms);
-      }
+      if (post_until_ok(provider, body, give_up)) books.answered_2xx.insert(body);
       ++books.sent;
     }
     done = true;
@@ -441,7 +441,7 @@ TEST_F(Faults, LateCommitOfAFencedOwnerIsInTheStateItsSuccessorRestores) {
   ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
   std::string provider;
   const std::string e1 = eight_by_eight_update(0), e2 = webhook(0, provider), e3 = webhook(100, provider);
-  const std::string number = "+14155550000", fragments = topics_.raw + ".fragments", state_topic = topics_.raw + ".state";
+  const std::string number = number_of(0), fragments = topics_.raw + ".fragments", state_topic = topics_.raw + ".state";
   ASSERT_EQ(post("8x8", e1).status, 200);
   const auto changelog = read_topic(brokers_, state_topic, 1, 60s);
   ASSERT_EQ(changelog.size(), 1u) << transform->log();

@@ -138,6 +138,29 @@ std::string large_snapshot(std::size_t bytes) {
   return body;
 }
 
+// A loopback stand-in for 8x8's numbers API answering every request with `body`, counting them.
+class FixedNumbersApi {
+ public:
+  explicit FixedNumbersApi(std::string body)
+      : body_(std::move(body)), server_(options(), [this](http::Request&&, http::Respond respond) {
+          ++polls;
+          respond(http::Response::json(200, body_));
+        }) {
+    server_.start();
+  }
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
+  std::atomic<int> polls{0};
+
+ private:
+  static http::ServerOptions options() {
+    http::ServerOptions so;
+    so.listen = "127.0.0.1:0";
+    return so;
+  }
+  std::string body_;
+  http::Server server_;  // last: its handler uses the members above
+};
+
 // A topic's max.message.bytes as the broker reports it ("" when it cannot say).
 std::string topic_max_message_bytes(const std::string& brokers, const std::string& topic) {
   char err[512];
@@ -157,17 +180,9 @@ std::string topic_max_message_bytes(const std::string& brokers, const std::strin
 TEST_F(Pipeline, EightByEightSnapshotOverOneMiBArrivesWholeInTheRawTopic) {
   const std::string body = large_snapshot(3 * 1024 * 1024);
   ASSERT_GT(body.size(), 3u * 1024 * 1024);
-  std::atomic<int> polls{0};
-  http::ServerOptions so;
-  so.listen = "127.0.0.1:0";
-  http::Server api(so, [&](http::Request&&, http::Respond respond) {
-    ++polls;
-    respond(http::Response::json(200, body));
-  });
-  api.start();
+  FixedNumbersApi api(body);
   auto ingest = start_ingest({"--8x8-poll-subaccounts", "BigSubAccount", "--8x8-api-key", "k",
-                              "--8x8-api-base", "http://127.0.0.1:" + std::to_string(api.port()),
-                              "--8x8-poll-interval-seconds", "3600"});
+                              "--8x8-api-base", api.base(), "--8x8-poll-interval-seconds", "3600"});
   ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
 
   const auto raw = read_topic(brokers_, topics_.raw, 1, 60s);
@@ -184,27 +199,18 @@ TEST_F(Pipeline, EightByEightSnapshotOverOneMiBArrivesWholeInTheRawTopic) {
 
   const std::string metrics = http_request(ingest_metrics_port_, "GET", "/metrics").body;
   EXPECT_NE(metrics.find("numflow_ingest_poller_runs_total{result=\"success\"} 1"), std::string::npos) << metrics;
-  EXPECT_EQ(polls.load(), 1);
+  EXPECT_EQ(api.polls.load(), 1);
   ingest->signal(SIGTERM);
   EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
-  api.stop();
 }
 
 // A snapshot over --8x8-poll-max-body-bytes is reported (result too_large in the metric, an error
 // log line), never stored, and not fetched again before the interval.
 TEST_F(Pipeline, EightByEightSnapshotOverThePollerLimitIsReportedTooLarge) {
   const std::string body = large_snapshot(1536 * 1024);
-  std::atomic<int> polls{0};
-  http::ServerOptions so;
-  so.listen = "127.0.0.1:0";
-  http::Server api(so, [&](http::Request&&, http::Respond respond) {
-    ++polls;
-    respond(http::Response::json(200, body));
-  });
-  api.start();
+  FixedNumbersApi api(body);
   auto ingest = start_ingest({"--8x8-poll-subaccounts", "BigSubAccount", "--8x8-api-key", "k",
-                              "--8x8-api-base", "http://127.0.0.1:" + std::to_string(api.port()),
-                              "--8x8-poll-max-body-bytes", "1048576", "--8x8-poll-interval-seconds", "2",
+                              "--8x8-api-base", api.base(), "--8x8-poll-max-body-bytes", "1048576", "--8x8-poll-interval-seconds", "2",
                               "--8x8-poll-jitter-percent", "0", "--8x8-poll-backoff-min-seconds", "1"});
   ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
   const std::string series = "numflow_ingest_poller_runs_total{result=\"too_large\"}";
@@ -215,10 +221,10 @@ TEST_F(Pipeline, EightByEightSnapshotOverThePollerLimitIsReportedTooLarge) {
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_NE(metrics.find(series), std::string::npos) << metrics << ingest->log();
-  const int first = polls.load();
+  const int first = api.polls.load();
   std::this_thread::sleep_for(3s);
   // At most the two polls the 2 s interval allows in 3 s (backoff only lengthens it).
-  EXPECT_LE(polls.load() - first, 2) << "too_large must not be retried in a tight loop";
+  EXPECT_LE(api.polls.load() - first, 2) << "too_large must not be retried in a tight loop";
   EXPECT_EQ(metrics.find("numflow_ingest_poller_runs_total{result=\"success\"}"), std::string::npos);
   const std::string log = ingest->log();
   EXPECT_NE(log.find("8x8 numbers snapshot too large"), std::string::npos) << log;
@@ -227,7 +233,6 @@ TEST_F(Pipeline, EightByEightSnapshotOverThePollerLimitIsReportedTooLarge) {
   EXPECT_TRUE(read_topic(brokers_, topics_.raw, 0, 10s).empty()) << "nothing of it is stored";
   ingest->signal(SIGTERM);
   EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
-  api.stop();
 }
 
 // Issue 3: each subaccount's API key is its own secret (--8x8-api-keys, here from a file as a
