@@ -64,10 +64,15 @@ struct Failure {
   std::string detail;  // human readable; names the JSON pointer where there is one
 };
 
+// How a raw body reached numflow: a provider's webhook, or ingest's 8x8 poller
+// (numflow-source: poll). unknown: offline (`normalize`), where an 8x8 body's shape decides.
+enum class Origin : std::uint8_t { unknown, webhook, poll };
+
 struct EventContext {
   std::string_view account_hint;        // from the raw key or --account: used when the body names none
   std::int64_t received_at_ms = 0;      // fallback event time
   bool snapshot_webhooks_complete = false;  // 8x8 SNAPSHOT webhooks count as complete inventories
+  Origin origin = Origin::unknown;
   // The parsed body, when the caller has it: numbers copied into records keep their exact text
   // (providers/exact_json.h). Without it they are written as RapidJSON prints the double.
   const json::ExactDocument* source = nullptr;

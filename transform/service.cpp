@@ -90,7 +90,8 @@ class Service::NormalizeHooks final : public StageHooks {
     if (provider.empty()) provider = key_provider;
     if (account.empty() && provider == "ringcentral") account = o_.default_ringcentral_account;
     const RawEvent ev{provider, account, body, parse_rfc3339_ms(header(headers, "numflow-received-at")).value_or(0),
-                      SourcePosition{topic, m->partition, m->offset}};
+                      SourcePosition{topic, m->partition, m->offset},
+                      header(headers, "numflow-source") == "poll" ? Origin::poll : Origin::webhook};
     const auto t0 = Clock::now();
     Normalization n = normalize_raw(ev, o_.core, now_unix_ms());
     metrics_.processing_seconds().Observe(std::chrono::duration<double>(Clock::now() - t0).count());
@@ -151,16 +152,18 @@ class Service::MergeHooks final : public StageHooks {
   bool on_assign(const std::vector<std::int32_t>& partitions, const std::atomic<bool>& stopping) override {
     const auto t0 = Clock::now();
     const RestoreOptions ro{o_.kafka, o_.state_topic, o_.group_id + ".restore"};
-    for (auto p : partitions) {
-      MemoryStateStore& store = stores_[p];
-      const RestoreResult r = restore_partition(ro, p, store, stopping);
-      if (!r.complete) {  // stopping: no state, so no partition either
-        for (auto q : partitions) stores_.erase(q);
-        return false;
-      }
-      log::info("state restored", {{"partition", p}, {"records", static_cast<std::int64_t>(r.records)},
-                                   {"numbers", static_cast<std::int64_t>(store.size())}, {"attempts", r.attempts}});
+    std::vector<RestoreTarget> targets;
+    for (auto p : partitions) targets.emplace_back(p, &stores_[p]);
+    const RestoreResult r = restore_partitions(ro, targets, stopping);
+    if (!r.complete) {  // stopping: no state, so no partition either
+      for (auto p : partitions) stores_.erase(p);
+      return false;
     }
+    for (auto p : partitions)
+      log::info("state restored", {{"partition", p}, {"numbers", static_cast<std::int64_t>(stores_[p].size())}});
+    log::info("state restore done", {{"partitions", static_cast<std::int64_t>(partitions.size())},
+                                     {"records", static_cast<std::int64_t>(r.records)}, {"attempts", r.attempts},
+                                     {"seconds", std::chrono::duration<double>(Clock::now() - t0).count()}});
     metrics_.restored(std::chrono::duration<double>(Clock::now() - t0).count(), numbers());
     return true;
   }

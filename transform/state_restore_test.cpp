@@ -41,7 +41,8 @@ class Restore : public ::testing::Test {
   }
 
   // Writes (number, state or tombstone) records to changelog partition `p`.
-  void write(std::int32_t p, const std::vector<std::pair<std::string, std::optional<NumberState>>>& records) {
+  void write(std::int32_t p, const std::vector<std::pair<std::string, std::optional<NumberState>>>& records,
+             const char* topic = "state") {
     rd_kafka_conf_t* conf = publish::make_conf(options_.kafka, {});
     char err[256];
     publish::KafkaHandle producer(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
@@ -50,7 +51,7 @@ class Restore : public ::testing::Test {
       const std::string value = state ? encode_state(*state) : "";
       rd_kafka_vu_t vu[5];
       vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-      vu[0].u.cstr = "state";
+      vu[0].u.cstr = topic;
       vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
       vu[1].u.i32 = p;
       vu[2].vtype = RD_KAFKA_VTYPE_KEY;
@@ -95,6 +96,29 @@ TEST_F(Restore, ReadsTheWholePartitionWithTombstonesAndNothingElse) {
   EXPECT_EQ(store.find("+14155550001")->recent_event_ids, std::vector<std::string>{"e-inactive"});
   EXPECT_EQ(store.find("+14155550002"), nullptr);
   EXPECT_EQ(store.find("+14155550003"), nullptr) << "partition 1's number restored into partition 0";
+}
+
+// A rebalance hands an instance several partitions: they are read side by side by one consumer,
+// each into its own store, each to its own end (an empty one among them included).
+TEST_F(Restore, SeveralPartitionsAtOnceEachIntoItsOwnStore) {
+  kafka_.create_topic("state3", 3);
+  options_.topic = "state3";
+  write(0, {{"+14155550001", state_of("8x8", "active")}, {"+14155550002", std::nullopt}}, "state3");
+  std::vector<std::pair<std::string, std::optional<NumberState>>> many;
+  for (int i = 0; i < 500; ++i) many.emplace_back("+1415556" + std::to_string(1000 + i), state_of("zoom", "s" + std::to_string(i)));
+  write(2, many, "state3");
+  MemoryStateStore s0, s1, s2;
+  s1.put("+19999999999", NumberState{});  // stale: partition 1 is empty now
+  const std::atomic<bool> stopping{false};
+  const RestoreResult r = restore_partitions(options_, {{0, &s0}, {1, &s1}, {2, &s2}}, stopping);
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(r.records, 502u);
+  EXPECT_EQ(s0.size(), 1u);
+  EXPECT_EQ(status_in(s0, "+14155550001"), "\"active\"");
+  EXPECT_EQ(s1.size(), 0u);
+  EXPECT_EQ(s2.size(), 500u);
+  EXPECT_EQ(status_in(s2, "+14155561499"), "\"s499\"");
 }
 
 TEST_F(Restore, AnEmptyPartitionIsCompleteAtOnce) {

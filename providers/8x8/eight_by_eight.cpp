@@ -122,7 +122,9 @@ NormalizeResult EightByEight::normalize_api(const rapidjson::Value& body, const 
   Normalized out;
   out.event_type = std::string(kSnapshotEventType);
   out.account_id = std::string(ctx.account_hint);
-  out.complete_snapshot = true;  // the API lists the subaccount's whole inventory
+  // The API lists the subaccount's whole inventory. The same shape posted to the webhook route
+  // is not the poller's: its numbers are taken as updates, and nothing it leaves out is deleted.
+  out.complete_snapshot = ctx.origin != Origin::webhook;
   const auto last_updated = json::string_member(body, "lastUpdatedAt");
   const auto& list = body["numbers"];
   for (rapidjson::SizeType i = 0; i < list.Size(); ++i) {
@@ -136,7 +138,7 @@ NormalizeResult EightByEight::normalize_api(const rapidjson::Value& body, const 
     u.event_time_ms = provider_util::time_or(updated, ctx.received_at_ms);
     u.event_id = provider_util::event_hash({out.account_id, msisdn, updated.value_or(""),
                                             json::string_member(n, "operationalStatus").value_or("")});
-    u.hint = ChangeHint::listed_in_snapshot;
+    u.hint = out.complete_snapshot ? ChangeHint::listed_in_snapshot : ChangeHint::updated;
     map_common(n, ctx, u.slots);
     map_api_only(n, ctx, u.slots);
     out.numbers.push_back(std::move(u));

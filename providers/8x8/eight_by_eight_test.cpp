@@ -93,3 +93,34 @@ TEST(EightByEight, TinyZeroPriceStaysZero) {
 }
 }  // namespace
 }  // namespace numflow
+
+namespace numflow {
+namespace {
+// A numbers API response is a complete inventory only when ingest's poller fetched it
+// (numflow-source: poll). The same shape posted to the webhook route, by whoever holds the 8x8
+// webhook credential, updates the numbers it lists and deletes none of the others.
+TEST(EightByEight, NumbersApiBodyIsACompleteInventoryOnlyFromThePoller) {
+  using transform::RawEvent;
+  const std::string body = read_file("providers/8x8/fixtures/numbers-api-response.json");
+  auto normalize = [&](Origin origin) {
+    RawEvent ev{"8x8", "MySubAccount", body, kNow, std::nullopt};
+    ev.origin = origin;
+    return transform::normalize_raw(ev, {}, kNow);
+  };
+  for (Origin complete : {Origin::poll, Origin::unknown}) {  // unknown: the offline normalize command
+    const auto n = normalize(complete);
+    ASSERT_FALSE(n.fragments.empty());
+    EXPECT_TRUE(n.snapshot_end.has_value());
+    EXPECT_EQ(n.fragments[0].update.hint, ChangeHint::listed_in_snapshot);
+    EXPECT_EQ(n.fragments[0].inventory, "8x8:MySubAccount");
+  }
+  const auto posted = normalize(Origin::webhook);
+  ASSERT_FALSE(posted.fragments.empty());
+  EXPECT_FALSE(posted.snapshot_end.has_value()) << "nothing may be deleted for a posted listing";
+  for (const auto& f : posted.fragments) {
+    EXPECT_EQ(f.update.hint, ChangeHint::updated);
+    EXPECT_TRUE(f.inventory.empty());
+  }
+}
+}  // namespace
+}  // namespace numflow

@@ -100,7 +100,7 @@ Normalization normalize_raw(const RawEvent& event, const CoreOptions& options, s
   if (!doc.IsObject()) return dead_letter("schema_violation", "the body must be a JSON object, at /");
 
   const std::int64_t received = event.received_at_ms ? event.received_at_ms : now_ms;
-  EventContext ctx{event.account, received, options.snapshot_webhooks_complete, &exact};
+  EventContext ctx{event.account, received, options.snapshot_webhooks_complete, event.origin, &exact};
   NormalizeResult normalized = provider->normalize(doc, ctx);
   if (auto* failure = std::get_if<Failure>(&normalized)) return dead_letter(failure->code, failure->detail);
   Normalized& n = std::get<Normalized>(normalized);

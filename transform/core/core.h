@@ -38,6 +38,9 @@ struct RawEvent {
   std::string_view body;      // the exact bytes the provider sent
   std::int64_t received_at_ms = 0;
   std::optional<SourcePosition> source;
+  // Where the body came from, when known (the numflow-source header): a complete inventory
+  // deletes what it does not list, so only the poller's own responses may be taken for one.
+  Origin origin = Origin::unknown;
 };
 
 struct CoreOptions {
