@@ -15,6 +15,10 @@
       numflow wrote before its binary one and still restores (a line-based file cannot hold the
       binary form), for a number an 8x8 update set (status, country, pricing, ...): the input of
       the restore measurement in docs/PERFORMANCE.md (`kcat -P -K '\t'` into --state-topic).
+  gen.py state-binary OUT.bin COUNT
+      the same states in the binary form numflow writes now (transform/core/codec.cpp), as
+      "number" KEY_SEP value MSG_SEP with KEY_SEP = 3 x 0x1f and MSG_SEP = 3 x 0x1e (byte runs the
+      records do not contain): `kcat -P -K $'\x1f\x1f\x1f' -D $'\x1e\x1e\x1e' -l OUT.bin`.
   gen.py stats FILE_SENT FILE_RECV
       end-to-end latencies: FILE_SENT "number send_ns status", FILE_RECV "number recv_ns".
   gen.py stamp
@@ -108,24 +112,72 @@ def cmd_raw(out, count, numbers):
             f.write("8x8:%s\t%s\n" % (sub, body_8x8(us_number(n), status, base + i, sub)))
 
 
-def cmd_state(out, count):
+def states(count):
+    """(number, state dict) of an 8x8-set number, as encode_state() holds them."""
     t = 1700000000000
+    for n in range(count):
+        sub = "BenchSub%d" % (n % 16)
+        slots = {
+            "country_code": {"t": t, "v": "US"},
+            "number_valid": {"t": t, "v": True},
+            "status": {"t": t + n, "v": "active"},
+            "provider_status": {"t": t + n, "v": "Active"},
+            "usable_for_new_sessions": {"t": t + n, "v": True},
+            "reference_id": {"t": t, "v": "VN-%d" % n},
+            "pricing.rental_price": {"t": t, "v": 5.0},
+            "pricing.currency": {"t": t, "v": "USD"},
+        }
+        yield us_number(n), {"v": 1, "provider": "8x8", "account": sub, "inventory": "8x8:" + sub, "snapshot_ms": t,
+                             "deleted_at": -1, "ids": [hashlib.sha256(b"%d" % n).hexdigest()[:32]], "slots": slots}
+
+
+def cmd_state(out, count):
     with open(out, "w") as f:
-        for n in range(int(count)):
-            sub = "BenchSub%d" % (n % 16)
-            slots = {
-                "country_code": {"t": t, "v": "US"},
-                "number_valid": {"t": t, "v": True},
-                "status": {"t": t + n, "v": "active"},
-                "provider_status": {"t": t + n, "v": "Active"},
-                "usable_for_new_sessions": {"t": t + n, "v": True},
-                "reference_id": {"t": t, "v": "VN-%d" % n},
-                "pricing.rental_price": {"t": t, "v": 5.0},
-                "pricing.currency": {"t": t, "v": "USD"},
-            }
-            state = {"v": 1, "provider": "8x8", "account": sub, "inventory": "8x8:" + sub, "snapshot_ms": t,
-                     "deleted_at": -1, "ids": [hashlib.sha256(b"%d" % n).hexdigest()[:32]], "slots": slots}
-            f.write("%s\t%s\n" % (us_number(n), json.dumps(state, separators=(",", ":"))))
+        for number, state in states(int(count)):
+            f.write("%s\t%s\n" % (number, json.dumps(state, separators=(",", ":"))))
+
+
+def varint(u):
+    out = bytearray()
+    while u >= 0x80:
+        out.append((u & 0x7F) | 0x80)
+        u >>= 7
+    out.append(u)
+    return bytes(out)
+
+
+def zigzag(i):
+    return varint(((i << 1) ^ (i >> 63)) & 0xFFFFFFFFFFFFFFFF)
+
+
+def bstr(x):
+    b = x.encode() if isinstance(x, str) else x
+    return varint(len(b)) + b
+
+
+# providers/state.h's kSlotNames order, in which numflow writes a state's slots.
+SLOT_ORDER = ["country_code", "number_valid", "status", "provider_status", "usable_for_new_sessions",
+              "health.check_enabled", "health.healthy", "health.status", "health.last_checked", "cnam",
+              "emergency_address", "carrier_code", "usage_type", "number_type", "payment_type", "location",
+              "contact_center_provider", "reference_id", "pricing.rental_price", "pricing.incoming_rate",
+              "pricing.billing_unit", "pricing.currency"]
+
+
+def binary_state(s):
+    slots = sorted(s["slots"].items(), key=lambda kv: SLOT_ORDER.index(kv[0]))
+    out = b"\x02S" + bstr(s["provider"]) + bstr(s["account"]) + bstr(s["inventory"]) + zigzag(s["snapshot_ms"])
+    out += zigzag(s["deleted_at"]) + varint(len(s["ids"])) + b"".join(bstr(i) for i in s["ids"])
+    out += varint(len(slots)) + b"".join(bstr(k) + zigzag(v["t"]) + bstr(json.dumps(v["v"], separators=(",", ":")))
+                                         for k, v in slots)
+    return out
+
+
+def cmd_state_binary(out, count):
+    with open(out, "wb") as f:
+        for number, state in states(int(count)):
+            value = binary_state(state)
+            assert b"\x1e\x1e\x1e" not in value and b"\x1f\x1f\x1f" not in value
+            f.write(number.encode() + b"\x1f\x1f\x1f" + value + b"\x1e\x1e\x1e")
 
 
 def cmd_stats(sent, recv):
@@ -161,5 +213,6 @@ def cmd_stamp():
 
 if __name__ == "__main__":
     c, a = sys.argv[1], sys.argv[2:]
-    {"wrk": lambda: cmd_wrk(*a), "raw": lambda: cmd_raw(*a), "state": lambda: cmd_state(*a), "stats": lambda: cmd_stats(*a),
+    {"wrk": lambda: cmd_wrk(*a), "raw": lambda: cmd_raw(*a), "state": lambda: cmd_state(*a),
+     "state-binary": lambda: cmd_state_binary(*a), "stats": lambda: cmd_stats(*a),
      "stamp": cmd_stamp}[c]()
