@@ -12,7 +12,8 @@
 #             (bench/gen.py wrk): numflow-ingest, then Benthos http_server -> kafka_franz
 #   transform drain $RAW_EVENTS pre-filled 8x8 events (bench/gen.py raw) until every record is
 #             published: numflow-transform (exactly-once, default batches), the same with large
-#             batches (fewer transactions: the at-least-once approximation), two instances, and
+#             batches (fewer transactions: the at-least-once approximation), two and four
+#             instances, and
 #             Benthos kafka_franz -> json_schema -> mapping -> unarchive -> kafka_franz
 #   e2e       ingest + transform, fixed rate (bench/e2e), POST -> record readable read_committed
 #   memory    ingest RSS with $MANY_CONNS keep-alive connections posting at once
@@ -328,6 +329,16 @@ drain "numflow-transform x2 instances" "http://127.0.0.1:$P_TR_M/metrics http://
 N_TRATE2=$RATE
 stop_pid "$T1"; stop_pid "$T2"
 
+log "transform: four numflow-transform instances (scale; one partition each)"
+FOUR_URLS="" FOUR_PIDS=()
+for id in a b c d; do
+  start_transform "$RUN.four" "$id" "$RUN.bench.raw"
+  FOUR_URLS+="http://127.0.0.1:$TR_PORT/metrics " FOUR_PIDS+=("$TRANSFORM_PID")
+done
+drain "numflow-transform x4 instances" "$FOUR_URLS" "$NC_RE" "${FOUR_PIDS[@]}"
+N_TRATE4=$RATE
+for p in "${FOUR_PIDS[@]}"; do stop_pid "$p"; done
+
 # ---------------------------------------------------------------- (g) end to end at a fixed rate
 log "e2e: ingest + transform at fixed rates"
 start_ingest "$RUN.e2e.raw"
@@ -397,6 +408,7 @@ res "| numflow only | value | target |"
 res "|---|---|---|"
 res "| exactly-once default batches / large batches (events/s) | $N_TRATE / $N_TRATE_BIG = $(fdiv "$N_TRATE" "$N_TRATE_BIG") | ≥ 0.70 |"
 res "| transform, 2 instances / 1 instance (events/s) | $N_TRATE2 / $N_TRATE = $(fdiv "$N_TRATE2" "$N_TRATE") | |"
+res "| transform, 4 instances / 1 instance (events/s) | $N_TRATE4 / $N_TRATE = $(fdiv "$N_TRATE4" "$N_TRATE") | |"
 for e in "${E2E_RES[@]}"; do
   read -r rate p50 p99 <<<"$e"
   res "| end-to-end at $rate webhooks/s, p50 / p99 (ms) | $p50 / $p99 | p99 ≤ 300 at 5,000/s |"
