@@ -47,7 +47,6 @@ Failure read_partitions(const RestoreOptions& o, std::vector<Pending>& pending, 
     rd_kafka_conf_destroy(conf);
     return std::string("cannot create a consumer: ") + err;
   }
-  const auto deadline = Clock::now() + o.attempt_timeout;
   const int query_ms = static_cast<int>(std::min<long long>(o.attempt_timeout.count(), 10000));
   std::map<std::int32_t, Pending*> reading;
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(static_cast<int>(pending.size()));
@@ -70,8 +69,12 @@ Failure read_partitions(const RestoreOptions& o, std::vector<Pending>& pending, 
 
   // Up to each high watermark, not just the first EOF: an open transaction of a fenced instance
   // holds the read_committed end back until it is resolved (transaction.timeout.ms).
+  // The attempt gives up after attempt_timeout without a record or an end (a broker away, an end
+  // held back), not after attempt_timeout in all: many large partitions read side by side may
+  // rightly take longer.
   std::size_t left = reading.size();
-  while (left > 0 && Clock::now() < deadline && !stopping.load()) {
+  auto idle_since = Clock::now();
+  while (left > 0 && Clock::now() - idle_since < o.attempt_timeout && !stopping.load()) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 200);
     if (!m) continue;
     const auto it = reading.find(m->partition);
@@ -79,10 +82,12 @@ Failure read_partitions(const RestoreOptions& o, std::vector<Pending>& pending, 
     if (p && !p->done) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         p->done = m->offset >= p->high;
+        idle_since = Clock::now();
       } else if (!m->err) {
         apply(m, *p->store);
         ++p->records;
         p->done = m->offset + 1 >= p->high;
+        idle_since = Clock::now();
       }
       if (p->done) --left;
     }
@@ -94,7 +99,8 @@ Failure read_partitions(const RestoreOptions& o, std::vector<Pending>& pending, 
   std::string which;
   for (const auto& [partition, p] : reading)
     if (!p->done) which += (which.empty() ? "" : ",") + std::to_string(partition);
-  return "partitions " + which + " not read to their end in " + std::to_string(o.attempt_timeout.count()) + " ms";
+  return "partitions " + which + " not read to their end: nothing came for " + std::to_string(o.attempt_timeout.count()) +
+         " ms";
 }
 
 // Sleeps up to `d`, waking early when stopping.

@@ -18,7 +18,7 @@ struct RestoreOptions {
   publish::Properties kafka;  // the service's Kafka settings (brokers, security, ...)
   std::string topic;          // the changelog
   std::string group_id;       // librdkafka wants one; nothing is committed with it
-  std::chrono::milliseconds attempt_timeout{120000};
+  std::chrono::milliseconds attempt_timeout{120000};  // an attempt fails after this long without progress
   std::chrono::milliseconds backoff_min{500};
   std::chrono::milliseconds backoff_max{30000};
 };
@@ -35,7 +35,7 @@ using RestoreTarget = std::pair<std::int32_t, MemoryStateStore*>;
 // Reads each target's changelog partition (read_committed) from its beginning to its high
 // watermark into its store, replacing what it held; all of them side by side, with one consumer
 // (a rebalance that hands an instance twelve partitions waits for the largest, not for the sum).
-// An attempt that fails (no consumer, a watermark unknown, an end not reached in time) is retried
+// An attempt that fails (no consumer, a watermark unknown, no progress for attempt_timeout) is retried
 // from scratch with backoff for the partitions it did not finish, until every one is read whole:
 // merging on a partial state would publish wrong records (fields lost, a redelivery taken as new,
 // `created` twice), so waiting is the only safe answer while Kafka is away. When stopping comes
