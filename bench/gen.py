@@ -31,6 +31,9 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+import internal_records  # noqa: E402  (scripts/internal_records.py: the binary internal records)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = {
     "8x8": ["webhook-seed.json", "webhook-minimal-fields.json", "webhook-multi-country.json",
@@ -137,45 +140,10 @@ def cmd_state(out, count):
             f.write("%s\t%s\n" % (number, json.dumps(state, separators=(",", ":"))))
 
 
-def varint(u):
-    out = bytearray()
-    while u >= 0x80:
-        out.append((u & 0x7F) | 0x80)
-        u >>= 7
-    out.append(u)
-    return bytes(out)
-
-
-def zigzag(i):
-    return varint(((i << 1) ^ (i >> 63)) & 0xFFFFFFFFFFFFFFFF)
-
-
-def bstr(x):
-    b = x.encode() if isinstance(x, str) else x
-    return varint(len(b)) + b
-
-
-# providers/state.h's kSlotNames order, in which numflow writes a state's slots.
-SLOT_ORDER = ["country_code", "number_valid", "status", "provider_status", "usable_for_new_sessions",
-              "health.check_enabled", "health.healthy", "health.status", "health.last_checked", "cnam",
-              "emergency_address", "carrier_code", "usage_type", "number_type", "payment_type", "location",
-              "contact_center_provider", "reference_id", "pricing.rental_price", "pricing.incoming_rate",
-              "pricing.billing_unit", "pricing.currency"]
-
-
-def binary_state(s):
-    slots = sorted(s["slots"].items(), key=lambda kv: SLOT_ORDER.index(kv[0]))
-    out = b"\x02S" + bstr(s["provider"]) + bstr(s["account"]) + bstr(s["inventory"]) + zigzag(s["snapshot_ms"])
-    out += zigzag(s["deleted_at"]) + varint(len(s["ids"])) + b"".join(bstr(i) for i in s["ids"])
-    out += varint(len(slots)) + b"".join(bstr(k) + zigzag(v["t"]) + bstr(json.dumps(v["v"], separators=(",", ":")))
-                                         for k, v in slots)
-    return out
-
-
 def cmd_state_binary(out, count):
     with open(out, "wb") as f:
         for number, state in states(int(count)):
-            value = binary_state(state)
+            value = internal_records.state(state)
             assert b"\x1e\x1e\x1e" not in value and b"\x1f\x1f\x1f" not in value
             f.write(number.encode() + b"\x1f\x1f\x1f" + value + b"\x1e\x1e\x1e")
 

@@ -11,8 +11,11 @@ import hmac
 import json
 import pathlib
 import re
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import internal_records  # noqa: E402  (scripts/internal_records.py: the binary internal records)
 FUZZ = ROOT / "fuzz"
 CORPUS = FUZZ / "corpus"
 
@@ -99,70 +102,15 @@ DELETED = {"v": 1, "provider": "", "account": "", "inventory": "", "snapshot_ms"
            "slots": {}}
 
 
-def varint(u):
-    out = bytearray()
-    while u >= 0x80:
-        out.append((u & 0x7F) | 0x80)
-        u >>= 7
-    return bytes(out + bytes([u]))
-
-
-def zigzag(i):
-    return varint(((i << 1) ^ (i >> 63)) & 0xFFFFFFFFFFFFFFFF)
-
-
-def bstr(s):
-    b = s.encode() if isinstance(s, str) else s
-    return varint(len(b)) + b
-
-
-def bsource(src):
-    if not src:
-        return b"\0"
-    return b"\1" + bstr(src["topic"]) + zigzag(src["partition"]) + zigzag(src["offset"])
-
-
 def j(d):
     return json.dumps(d, separators=(",", ":")).encode()
-
-
-HINTS = ["updated", "created", "deleted", "listed"]
-# providers/state.h's kSlotNames: numflow writes slots in this order.
-SLOTS = ["country_code", "number_valid", "status", "provider_status", "usable_for_new_sessions",
-         "health.check_enabled", "health.healthy", "health.status", "health.last_checked", "cnam",
-         "emergency_address", "carrier_code", "usage_type", "number_type", "payment_type", "location",
-         "contact_center_provider", "reference_id", "pricing.rental_price", "pricing.incoming_rate",
-         "pricing.billing_unit", "pricing.currency"]
-
-
-def in_slot_order(slots):
-    return sorted(slots.items(), key=lambda kv: SLOTS.index(kv[0]))
-
-
-def binary_fragment(f):
-    """transform/core/codec.cpp's encode_fragment / encode_snapshot_end, from the JSON form."""
-    head = bstr(f["provider"]) + bstr(f["account"]) + bstr(f["event_type"])
-    if f["type"] == "snapshot_end":
-        return b"\x02E" + head + bstr(f["inventory"]) + zigzag(f["snapshot_ms"]) + bsource(f["source"])
-    slots = b"".join(bstr(k) + bstr(j(v)) for k, v in in_slot_order(f["slots"]))
-    return (b"\x02U" + head + bstr(f["number"]) + varint(HINTS.index(f["hint"])) + bstr(f["event_id"]) +
-            zigzag(f["event_time"]) + bstr(f["inventory"]) + zigzag(f["snapshot_ms"]) + bsource(f["source"]) +
-            varint(len(f["slots"])) + slots)
-
-
-def binary_state(s):
-    """transform/core/codec.cpp's encode_state, from the JSON form."""
-    slots = b"".join(bstr(k) + zigzag(v["t"]) + bstr(j(v["v"])) for k, v in in_slot_order(s["slots"]))
-    return (b"\x02S" + bstr(s["provider"]) + bstr(s["account"]) + bstr(s["inventory"]) + zigzag(s["snapshot_ms"]) +
-            zigzag(s["deleted_at"]) + varint(len(s["ids"])) + b"".join(bstr(i) for i in s["ids"]) +
-            varint(len(s["slots"])) + slots)
 
 
 def codec():
     sep = SEPARATOR
     no_source = dict(FRAGMENT, source=None, hint="deleted")
     # The binary form numflow writes, and the JSON form ("v":1) it still reads.
-    for prefix, frag, state in (("", binary_fragment, binary_state), ("json-", j, j)):
+    for prefix, frag, state in (("", internal_records.fragment, internal_records.state), ("json-", j, j)):
         write("fuzz_codec", prefix + "fragment", frag(FRAGMENT))
         write("fuzz_codec", prefix + "snapshot-end", frag(SNAPSHOT_END))
         write("fuzz_codec", prefix + "state", state(STATE))
