@@ -249,24 +249,23 @@ void TxnStage::rewind(const Batch& batch) {
       rd_kafka_topic_partition_list_new(static_cast<int>(batch.first_offsets.size()));
   for (const auto& [p, off] : batch.first_offsets)
     rd_kafka_topic_partition_list_add(parts, options_.input_topic.c_str(), p)->offset = off;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_.get(), parts, 10000)) {
-    log::warn("seek failed: rewinding to the committed offsets", {{"stage", options_.name},
-                                                                  {"error", rd_kafka_error_string(e)}});
+    err = rd_kafka_error_code(e);
     rd_kafka_error_destroy(e);
-    rewind_to_committed();
   }
+  for (int i = 0; !err && i < parts->cnt; ++i) err = parts->elems[i].err;
   rd_kafka_topic_partition_list_destroy(parts);
+  if (err) rejoin_after_failed_rewind(err);
 }
 
-void TxnStage::rewind_to_committed() {
-  rd_kafka_topic_partition_list_t* parts = nullptr;
-  if (rd_kafka_assignment(consumer_.get(), &parts) || !parts) return;
-  if (parts->cnt > 0 && !rd_kafka_committed(consumer_.get(), parts, 3000)) {
-    for (int i = 0; i < parts->cnt; ++i)
-      if (parts->elems[i].offset < 0) parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_.get(), parts, 10000)) rd_kafka_error_destroy(e);
-  }
-  rd_kafka_topic_partition_list_destroy(parts);
+// Going on from where the consumer is would skip the aborted batch's messages. Start over as a
+// new owner does: a new consumer, partitions (and their state) taken again from the committed
+// offsets.
+void TxnStage::rejoin_after_failed_rewind(rd_kafka_resp_err_t err) {
+  log::warn("seek to the aborted batch failed: joining the group again", {{"stage", options_.name},
+                                                                        {"error", rd_kafka_err2name(err)}});
+  rebuild_consumer();
 }
 
 void TxnStage::abort_and_rewind(bool rebuild_producer, const Batch& batch) {

@@ -99,7 +99,7 @@ class TxnStage {
   bool commit(Batch& batch);
   void abort_and_rewind(bool rebuild_producer, const Batch& batch);
   void rewind(const Batch& batch);
-  void rewind_to_committed();
+  void rejoin_after_failed_rewind(rd_kafka_resp_err_t err);
   bool produce(OutMessage&& m);
 
   StageOptions options_;
