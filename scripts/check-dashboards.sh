@@ -170,7 +170,7 @@ start=$(date +%s)
 # ---------------------------------------------------------------------------------------------
 load() {  # load SECONDS: the load generator (stdlib Python, keep-alive, a few threads)
   "$PY" - "$root" "127.0.0.1:$ingest_port" "$zoom_secret" "$1" <<'EOF'
-import glob, hashlib, hmac, http.client, json, os, sys, threading, time
+import glob, hashlib, hmac, http.client, itertools, json, os, sys, threading, time
 root, addr, secret, seconds = sys.argv[1], sys.argv[2], sys.argv[3].encode(), float(sys.argv[4])
 host, port = addr.split(":")
 fixtures = {p: [open(f, "rb").read() for f in sorted(glob.glob(f"{root}/providers/{p}/fixtures/*.json"))]
@@ -181,10 +181,18 @@ def zoom_headers(body, key=secret, skew=0):
     sig = "v0=" + hmac.new(key, b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
     return {"x-zm-request-timestamp": ts, "x-zm-signature": sig}
 
+changes = itertools.count(1)
+
 def round_requests():
     for p, bodies in fixtures.items():
         for body in bodies:
             yield "POST", f"/webhooks/{p}", body, zoom_headers(body) if p == "zoom" else {}
+    # A live change: the fixtures repeat, so after the first round their events are duplicates and
+    # publish nothing; this one changes a CNAM now, so records (and event-time lag) keep coming.
+    live = json.dumps({"event": "number_management.peering_number_cnam_updated", "event_ts": int(time.time() * 1000),
+                       "payload": {"account_id": "dashboard-check", "object": {
+                           "cnam": f"CHECK {next(changes)}", "carrier_code": 1, "phone_numbers": ["+14155550199"]}}}).encode()
+    yield "POST", "/webhooks/zoom", live, zoom_headers(live)
     body = fixtures["zoom"][0]
     yield "POST", "/webhooks/zoom", body, {}                                  # unsigned: refused
     yield "POST", "/webhooks/zoom", body, zoom_headers(body, b"wrong-secret")  # bad signature: refused
