@@ -159,12 +159,13 @@ class Service::MergeHooks final : public StageHooks {
       for (auto p : partitions) stores_.erase(p);
       return false;
     }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     for (auto p : partitions)
       log::info("state restored", {{"partition", p}, {"numbers", static_cast<std::int64_t>(stores_[p].size())}});
     log::info("state restore done", {{"partitions", static_cast<std::int64_t>(partitions.size())},
                                      {"records", static_cast<std::int64_t>(r.records)}, {"attempts", r.attempts},
-                                     {"seconds", std::chrono::duration<double>(Clock::now() - t0).count()}});
-    metrics_.restored(std::chrono::duration<double>(Clock::now() - t0).count(), numbers());
+                                     {"seconds", seconds}});
+    metrics_.restored(seconds, numbers());
     return true;
   }
   void on_revoke(const std::vector<std::int32_t>& partitions) override {

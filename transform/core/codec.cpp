@@ -32,6 +32,24 @@ class Writer {
     u64(s.size());
     out_.append(s);
   }
+  // Which event a record comes from: the first fields of every fragment.
+  void event(std::string_view provider, std::string_view account, std::string_view event_type) {
+    str(provider);
+    str(account);
+    str(event_type);
+  }
+  // Set slots, counted first: (name, then what `value` writes) each.
+  template <typename Slots, typename WriteValue>
+  void slots(const Slots& slots, WriteValue value) {
+    std::size_t n = 0;
+    for (const auto& v : slots) n += v.has_value();
+    u64(n);
+    for (std::size_t i = 0; i < kSlotCount; ++i) {
+      if (!slots[i]) continue;
+      str(kSlotNames[i]);
+      value(*slots[i]);
+    }
+  }
   void source(const std::optional<SourcePosition>& s) {
     out_.push_back(s ? 1 : 0);
     if (!s) return;
@@ -73,6 +91,11 @@ class Reader {
     return s;
   }
   std::string str() { return std::string(view()); }
+  void event(std::string& provider, std::string& account, std::string& event_type) {
+    provider = str();
+    account = str();
+    event_type = str();
+  }
   std::uint8_t byte() {
     if (pos_ >= in_.size()) return static_cast<std::uint8_t>(fail());
     return static_cast<std::uint8_t>(in_[pos_++]);
@@ -126,9 +149,7 @@ std::string_view body(std::string_view bytes) { return bytes.size() < 2 ? std::s
 
 std::string encode_fragment(const NumberFragment& f) {
   Writer w(kUpdate);
-  w.str(f.provider);
-  w.str(f.account_id);
-  w.str(f.event_type);
+  w.event(f.provider, f.account_id, f.event_type);
   const NumberUpdate& u = f.update;
   w.str(u.number);
   w.u64(static_cast<std::uint64_t>(u.hint));
@@ -137,22 +158,13 @@ std::string encode_fragment(const NumberFragment& f) {
   w.str(f.inventory);
   w.i64(f.snapshot_ms);
   w.source(f.source);
-  std::size_t n = 0;
-  for (const auto& v : u.slots.values) n += v.has_value();
-  w.u64(n);
-  for (std::size_t s = 0; s < kSlotCount; ++s) {
-    if (!u.slots.values[s]) continue;
-    w.str(kSlotNames[s]);
-    w.str(*u.slots.values[s]);
-  }
+  w.slots(u.slots.values, [&](const std::string& json) { w.str(json); });
   return w.take();
 }
 
 std::string encode_snapshot_end(const SnapshotEnd& e) {
   Writer w(kSnapshotEnd, 96);
-  w.str(e.provider);
-  w.str(e.account_id);
-  w.str(e.event_type);
+  w.event(e.provider, e.account_id, e.event_type);
   w.str(e.inventory);
   w.i64(e.snapshot_ms);
   w.source(e.source);
@@ -163,9 +175,7 @@ std::optional<std::variant<NumberFragment, SnapshotEnd>> decode_fragment(std::st
   Reader r(body(bytes));
   if (starts_with(bytes, kSnapshotEnd)) {
     SnapshotEnd e;
-    e.provider = r.str();
-    e.account_id = r.str();
-    e.event_type = r.str();
+    r.event(e.provider, e.account_id, e.event_type);
     e.inventory = r.str();
     e.snapshot_ms = r.i64();
     e.source = r.source();
@@ -174,9 +184,7 @@ std::optional<std::variant<NumberFragment, SnapshotEnd>> decode_fragment(std::st
   }
   if (!starts_with(bytes, kUpdate)) return decode_fragment_json_v1(bytes);
   NumberFragment f;
-  f.provider = r.str();
-  f.account_id = r.str();
-  f.event_type = r.str();
+  r.event(f.provider, f.account_id, f.event_type);
   NumberUpdate& u = f.update;
   u.number = r.str();
   const std::uint64_t hint = r.u64();
@@ -208,15 +216,10 @@ std::string encode_state(const NumberState& s) {
   w.i64(s.deleted_at_ms);
   w.u64(s.recent_event_ids.size());
   for (const auto& id : s.recent_event_ids) w.str(id);
-  std::size_t n = 0;
-  for (const auto& v : s.slots) n += v.has_value();
-  w.u64(n);
-  for (std::size_t i = 0; i < kSlotCount; ++i) {
-    if (!s.slots[i]) continue;
-    w.str(kSlotNames[i]);
-    w.i64(s.slots[i]->event_time_ms);
-    w.str(s.slots[i]->json);
-  }
+  w.slots(s.slots, [&](const SlotValue& v) {
+    w.i64(v.event_time_ms);
+    w.str(v.json);
+  });
   return w.take();
 }
 
