@@ -29,10 +29,14 @@ Settings service_settings() {
       .add({"instance-id", "", "stable name of this instance, part of its transactional ids (default: host name)"})
       .add({"fragments-topic", "numflow.fragments", "internal: per-number fragments, repartitioned by number"})
       .add({"state-topic", "numflow.number-state", "internal: compacted changelog of per-number state"})
-      .add({"batch-max-messages", "10000", "messages per transaction (under load --batch-max-ms usually ends it first)",
+      .add({"batch-max-messages", "50000", "messages per transaction (the time windows usually end it first)",
             Option::Kind::integer, false, 1, 1000000})
-      .add({"batch-max-ms", "100", "longest a transaction collects before it commits", Option::Kind::integer,
-            false, 1, 5000})
+      .add({"batch-max-ms", "100", "longest a transaction collects before it commits while the stage keeps up",
+            Option::Kind::integer, false, 1, 5000})
+      .add({"batch-max-ms-behind", "1000",
+            "while a backlog waits, windows double from --batch-max-ms up to this (fewer commits, faster "
+            "catch-up); back to --batch-max-ms once caught up. Below --batch-max-ms: fixed windows",
+            Option::Kind::integer, false, 0, 5000})
       .add({"batch-idle-ms", "5", "a transaction also commits once no input came for this long (0: never early)",
             Option::Kind::integer, false, 0, 5000})
       .add({"ringcentral-account", "", "account id for RingCentral events that name their account '~'"})
@@ -81,6 +85,7 @@ int run_service(const std::vector<std::string>& args) {
   o.batch_max_messages = static_cast<int>(s.integer("batch-max-messages"));
   o.batch_max_ms = static_cast<int>(s.integer("batch-max-ms"));
   o.batch_idle_ms = static_cast<int>(s.integer("batch-idle-ms"));
+  o.batch_max_ms_behind = static_cast<int>(s.integer("batch-max-ms-behind"));
   o.default_ringcentral_account = s.str("ringcentral-account");
   o.core.snapshot_webhooks_complete = s.boolean("8x8-snapshot-webhooks-complete");
   try {

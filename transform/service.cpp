@@ -257,13 +257,13 @@ Service::Service(ServiceOptions options, Metrics& metrics) : options_(std::move(
       StageOptions{"normalize", options_.kafka, options_.group_id, options_.topics.raw,
                    options_.group_id + "-normalize-" + options_.instance_id,
                    options_.group_id + "-normalize-" + options_.instance_id, options_.batch_max_messages,
-                   options_.batch_max_ms, options_.batch_idle_ms},
+                   options_.batch_max_ms, options_.batch_idle_ms, options_.batch_max_ms_behind},
       *normalize_hooks_, txn("normalize"));
   merge_ = std::make_unique<TxnStage>(
       StageOptions{"merge", options_.kafka, options_.group_id + ".merge", options_.fragments_topic,
                    options_.group_id + "-merge-" + options_.instance_id,
                    options_.group_id + "-merge-" + options_.instance_id, options_.batch_max_messages,
-                   options_.batch_max_ms, options_.batch_idle_ms},
+                   options_.batch_max_ms, options_.batch_idle_ms, options_.batch_max_ms_behind},
       *merge_hooks_, txn("merge"));
 }
 

@@ -34,6 +34,7 @@ struct ServiceOptions {
   int batch_max_messages = 1000;
   int batch_max_ms = 100;
   int batch_idle_ms = 5;
+  int batch_max_ms_behind = 1000;
   std::string default_ringcentral_account;  // for events whose account is "~"
   CoreOptions core;
 };

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "transform/batch_window.h"
 
 namespace numflow::transform {
 namespace {
@@ -38,6 +39,7 @@ TxnStage::TxnStage(StageOptions options, StageHooks& hooks, StageCounters counte
 }
 
 void TxnStage::make_consumer() {
+  consumer_queue_.reset();
   if (consumer_) {
     rd_kafka_consumer_close(consumer_.get());
     consumer_.reset();
@@ -69,6 +71,7 @@ void TxnStage::make_consumer() {
   }
   consumer_.reset(rk);
   rd_kafka_poll_set_consumer(rk);
+  consumer_queue_.reset(rd_kafka_queue_get_consumer(rk));
 }
 
 bool TxnStage::subscribe() {
@@ -101,6 +104,7 @@ void TxnStage::rebuild_consumer() {
 }
 
 TxnStage::~TxnStage() {
+  consumer_queue_.reset();
   if (consumer_) rd_kafka_consumer_close(consumer_.get());
   consumer_.reset();
   producer_.reset();
@@ -313,11 +317,12 @@ bool TxnStage::run() {
   log::info("stage consuming", {{"stage", options_.name}, {"topic", options_.input_topic}});
 
   std::vector<OutMessage> out;
+  BatchWindow window(options_.batch_max_ms, options_.batch_max_ms_behind);
   while (!stop_.load()) {
     Batch batch;
     batch_void_ = false;
-    const auto deadline = Clock::now() + std::chrono::milliseconds(options_.batch_max_ms);
-    bool failed = false;
+    const auto deadline = Clock::now() + window.current();
+    bool failed = false, idled = false;
     while (batch.messages < static_cast<std::size_t>(options_.batch_max_messages) && !stop_.load()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0 && batch.messages) break;
@@ -332,6 +337,7 @@ bool TxnStage::run() {
         continue;
       }
       if (!m) {
+        idled = idle_commit;
         if (left <= 0 || idle_commit) break;
         continue;
       }
@@ -357,6 +363,7 @@ bool TxnStage::run() {
         }
         in_transaction_ = true;
       }
+      if (batch.messages == 0) batch.started = Clock::now();  // the metric's "first message to committed"
       out.clear();
       hooks_.process(m, out);
       batch.first_offsets.try_emplace(m->partition, m->offset);
@@ -373,6 +380,7 @@ bool TxnStage::run() {
       continue;
     }
     if (batch.messages == 0 || !in_transaction_) continue;
+    window.ended(batch.messages, rd_kafka_queue_length(consumer_queue_.get()), idled);
     if (!commit(batch)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (in_transaction_) {

@@ -4,6 +4,7 @@
 // transaction (consume-transform-produce, KIP-447). What the stage does with a message is the
 // Hooks' business; this class owns the Kafka protocol:
 //   - a batch is committed on a size/time window, never per message (a transaction costs ~ms);
+//     the window lengthens while a backlog waits and shortens once it is gone (batch_window.h);
 //   - abortable errors: abort, tell the hooks to drop uncommitted state, rewind to the committed
 //     offsets, go on; fatal errors (fenced, ...): the same, with a new producer;
 //   - rebalances (eager): an open transaction is aborted before partitions are given up, and the
@@ -16,6 +17,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +65,9 @@ struct StageOptions {
   // waits for one commit, not for the whole window; under heavy load the input never idles and
   // batches fill up (group commit). 0: only the two limits above.
   int batch_idle_ms = 5;
+  // While the stage is behind (a backlog waits in its input when a window ends) windows double
+  // from batch_max_ms up to this (batch_window.h). Below batch_max_ms: fixed windows.
+  int batch_max_ms_behind = 0;
 };
 
 struct StageCounters {
@@ -107,6 +112,8 @@ class TxnStage {
   StageCounters counters_;
   publish::KafkaHandle producer_;
   publish::KafkaHandle consumer_;
+  // The consumer's own queue (fetched messages waiting to be polled): how far behind the stage is.
+  std::unique_ptr<rd_kafka_queue_t, void (*)(rd_kafka_queue_t*)> consumer_queue_{nullptr, rd_kafka_queue_destroy};
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
   std::atomic<int> producers_made_{0};

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -39,6 +40,22 @@ class EchoHooks final : public StageHooks {
   void on_commit() override { ++commits; }
   void on_abort() override { ++aborts; }
   std::atomic<int> commits{0}, aborts{0};
+};
+
+// Slower than the consumer fetches, so a backlog builds up in front of the stage.
+class SlowEchoHooks final : public StageHooks {
+ public:
+  bool on_assign(const std::vector<std::int32_t>&, const std::atomic<bool>&) override { return true; }
+  void on_revoke(const std::vector<std::int32_t>&) override {}
+  void process(const rd_kafka_message_t* m, std::vector<OutMessage>& out) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+    echo_.process(m, out);
+  }
+  void on_commit() override {}
+  void on_abort() override {}
+
+ private:
+  EchoHooks echo_;
 };
 
 class MockCluster : public ::testing::Test {
@@ -215,6 +232,41 @@ TEST_F(MockCluster, BrokerGoingDown) {
   // Down mid-stream: after the first commit, before the last.
   EXPECT_GE(committed_when_down, 1u);
   EXPECT_LT(committed_when_down, 3000u);
+}
+
+// A backlog lengthens the transactions (fewer commits while catching up); once it is drained a
+// lone message is committed after a short window again, not after the long one.
+TEST_F(MockCluster, TransactionsLengthenWhileBehindAndShortenOnceCaughtUp) {
+  produce_inputs(20000);
+  SlowEchoHooks hooks;
+  std::mutex mu;
+  std::vector<double> collected;  // per committed transaction: its window, without the commit calls
+  StageOptions o{"test", {{"bootstrap.servers", bootstraps_}, {"log_level", "0"}}, "g", "in", "txn-1", "member-1",
+                 1000000, 20, 5, 640};
+  TxnStage stage(o, hooks, StageCounters{[&](bool committed, double seconds, double commit_seconds) {
+                   std::lock_guard lock(mu);
+                   if (committed) collected.push_back(seconds - commit_seconds);
+                 },
+                                                  {}});
+  std::thread t([&] { stage.run(); });
+  ASSERT_EQ(committed_outputs(20000, 60s).size(), 20000u);
+  double longest = 0;
+  {
+    std::lock_guard lock(mu);
+    for (double s : collected) longest = std::max(longest, s);
+    collected.clear();
+  }
+  EXPECT_GE(longest, 0.080) << "no window grew past 4x the 20 ms base while 20,000 messages waited";
+  for (int i = 0; i < 3; ++i) {  // light input: one message now and then
+    produce_inputs(1);
+    std::this_thread::sleep_for(300ms);
+  }
+  std::this_thread::sleep_for(1s);
+  stage.stop();
+  t.join();
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(collected.empty());
+  EXPECT_LT(collected.back(), 0.070) << "a lone message waited for a long window after the backlog was gone";
 }
 
 }  // namespace

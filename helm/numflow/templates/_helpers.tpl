@@ -251,7 +251,7 @@ NUMFLOW_KAFKA_PROPERTY_{{ . | upper | replace "." "_" }}
 
 {{- define "numflow.transform.structured" -}}
 {{- $t := .Values.transform -}}
-{{- toJson (dict "batch-max-messages" $t.batchMaxMessages "batch-max-ms" $t.batchMaxMs "batch-idle-ms" $t.batchIdleMs "log-level" $t.logLevel "8x8-snapshot-webhooks-complete" (index .Values.providers "8x8").snapshotWebhooksComplete) -}}
+{{- toJson (dict "batch-max-messages" $t.batchMaxMessages "batch-max-ms" $t.batchMaxMs "batch-max-ms-behind" $t.batchMaxMsBehind "batch-idle-ms" $t.batchIdleMs "log-level" $t.logLevel "8x8-snapshot-webhooks-complete" (index .Values.providers "8x8").snapshotWebhooksComplete) -}}
 {{- end -}}
 
 {{/* Environment for the structured values that are set (not null). */}}
