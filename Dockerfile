@@ -29,7 +29,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       librdkafka-dev rapidjson-dev prometheus-cpp-dev libphonenumber-dev libboost-dev \
-      libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
+      libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev libgoogle-perftools-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -52,7 +52,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # *.bin caches too: base images without the official images' apt settings keep ~80 MB of them).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka1 libphonenumber8 libprometheus-cpp-core1.0 libyaml-cpp0.7 libssl3 libcurl4 \
+      librdkafka1 libphonenumber8 libprometheus-cpp-core1.0 libyaml-cpp0.7 libssl3 libcurl4 libtcmalloc-minimal4 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log
 COPY --from=build /src/build/ingest/numflow-ingest /src/build/transform/numflow-transform /usr/local/bin/

@@ -69,3 +69,11 @@ function(numflow_embed out_cpp base_dir)
     COMMENT "Embedding ${base_dir} into ${out_cpp}"
     VERBATIM)
 endfunction()
+
+# numflow_allocator(TARGET): links a service executable with the allocator NUMFLOW_ALLOCATOR names.
+# --no-as-needed: nothing calls tcmalloc by name; it takes over malloc/free by being loaded first.
+function(numflow_allocator target)
+  if(NUMFLOW_ALLOCATOR STREQUAL "tcmalloc")
+    target_link_libraries(${target} PRIVATE "-Wl,--push-state,--no-as-needed" ${TCMALLOC_LIB} "-Wl,--pop-state")
+  endif()
+endfunction()

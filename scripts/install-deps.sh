@@ -15,6 +15,7 @@ PACKAGES=(
   libcurl4-openssl-dev       # HTTP client (8x8 numbers poller)
   libbenchmark-dev           # Google Benchmark (bench/)
   libyaml-cpp-dev            # --config FILE (YAML)
+  libgoogle-perftools-dev    # tcmalloc (minimal), the services' allocator
   maven openjdk-17-jre-headless  # fetch and run the local Kafka broker
   curl kafkacat              # demo/test tools (kcat)
   prometheus                 # promtool (metrics lint, rule tests) and the dashboards check
