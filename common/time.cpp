@@ -52,8 +52,8 @@ std::string format_rfc3339_ms(std::int64_t unix_ms) {
   const year_month_day ymd{day};
   const hh_mm_ss hms{tp - day};
   const int year = static_cast<int>(ymd.year());
-  char buf[32];
   if (year < 0 || year > 9999) {  // not an RFC 3339 year; kept readable for logs
+    char buf[32];
     std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year, static_cast<unsigned>(ymd.month()),
                   static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
                   static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),

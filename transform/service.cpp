@@ -247,24 +247,22 @@ Service::Service(ServiceOptions options, Metrics& metrics) : options_(std::move(
   admin_ = std::make_unique<publish::KafkaProducer>(std::move(po));
   normalize_hooks_ = std::make_unique<NormalizeHooks>(options_, metrics_, partitions_);
   merge_hooks_ = std::make_unique<MergeHooks>(options_, metrics_);
-  auto txn = [this](const std::string& stage) {
+  auto counters = [this](const std::string& stage) {
     return StageCounters{[this, stage](bool committed, double seconds, double commit_seconds) {
                            metrics_.transaction(stage, committed, seconds, commit_seconds);
                          },
                          [this](std::string_view json) { metrics_.consumer_stats(json); }};
   };
-  normalize_ = std::make_unique<TxnStage>(
-      StageOptions{"normalize", options_.kafka, options_.group_id, options_.topics.raw,
-                   options_.group_id + "-normalize-" + options_.instance_id,
-                   options_.group_id + "-normalize-" + options_.instance_id, options_.batch_max_messages,
-                   options_.batch_max_ms, options_.batch_idle_ms, options_.batch_max_ms_behind},
-      *normalize_hooks_, txn("normalize"));
-  merge_ = std::make_unique<TxnStage>(
-      StageOptions{"merge", options_.kafka, options_.group_id + ".merge", options_.fragments_topic,
-                   options_.group_id + "-merge-" + options_.instance_id,
-                   options_.group_id + "-merge-" + options_.instance_id, options_.batch_max_messages,
-                   options_.batch_max_ms, options_.batch_idle_ms, options_.batch_max_ms_behind},
-      *merge_hooks_, txn("merge"));
+  // Both stages batch alike; each has its own group, input and (stable, per instance) ids.
+  auto stage = [this](const std::string& name, const std::string& group, const std::string& input) {
+    const std::string id = options_.group_id + "-" + name + "-" + options_.instance_id;
+    return StageOptions{name, options_.kafka, group, input, id, id, options_.batch_max_messages,
+                        options_.batch_max_ms, options_.batch_idle_ms, options_.batch_max_ms_behind};
+  };
+  normalize_ = std::make_unique<TxnStage>(stage("normalize", options_.group_id, options_.topics.raw),
+                                          *normalize_hooks_, counters("normalize"));
+  merge_ = std::make_unique<TxnStage>(stage("merge", options_.group_id + ".merge", options_.fragments_topic),
+                                      *merge_hooks_, counters("merge"));
 }
 
 Service::~Service() {
