@@ -1,8 +1,8 @@
 #include "common/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -20,19 +20,65 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// OpenSSL 3 looks an algorithm up by name on every EVP_sha256()-style one-shot call, and the
+// one-shots allocate a context each time: 0.6-0.8 us of a 0.2 us SHA-256 over an event id's
+// ~60 bytes. Fetch each algorithm once and keep one context per thread (a context is not
+// thread-safe; the threads that hash are few and long-lived).
+struct Contexts {
+  EVP_MD_CTX* digest = EVP_MD_CTX_new();
+  EVP_MAC_CTX* hmac = nullptr;
+  Contexts() {
+    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac) hmac = EVP_MAC_CTX_new(mac);
+  }
+  ~Contexts() {
+    EVP_MD_CTX_free(digest);
+    EVP_MAC_CTX_free(hmac);
+  }
+  Contexts(const Contexts&) = delete;
+  Contexts& operator=(const Contexts&) = delete;
+};
+
+Contexts& contexts() {
+  thread_local Contexts c;
+  if (!c.digest || !c.hmac) throw std::runtime_error("OpenSSL: cannot create a digest or HMAC context");
+  return c;
+}
+
+const EVP_MD* sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (!md) throw std::runtime_error("OpenSSL: SHA256 not available");
+  return md;
+}
+
+}  // namespace
+
 std::string sha256_hex(std::string_view data) {
+  EVP_MD_CTX* ctx = contexts().digest;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1)
+  if (EVP_DigestInit_ex2(ctx, sha256(), nullptr) != 1 || EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, md, &len) != 1)
     throw std::runtime_error("sha256 failed");
   return to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
+  EVP_MAC_CTX* ctx = contexts().hmac;
+  char digest_name[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                               OSSL_PARAM_construct_end()};
   unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-            data.size(), md, &len))
+  std::size_t len = 0;
+  // EVP_MAC_init with a key starts over with that key, so one context serves every secret. A null
+  // key would mean "keep the previous one": an empty key is passed as a real (empty) buffer.
+  static const unsigned char kEmpty = 0;
+  const auto* key_bytes = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  if (EVP_MAC_init(ctx, key_bytes, key.size(), params) != 1 ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx, md, &len, sizeof md) != 1)
     throw std::runtime_error("hmac-sha256 failed");
   return std::string(reinterpret_cast<const char*>(md), len);
 }

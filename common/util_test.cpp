@@ -1,6 +1,8 @@
 // time, crypto and log: small pieces every record and request depends on.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/log_budget.h"
@@ -50,6 +52,26 @@ TEST(Crypto, HmacSha256KnownVector) {
   EXPECT_EQ(crypto::to_hex(crypto::hmac_sha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   EXPECT_EQ(crypto::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// One context per thread serves every key and message: each call must start from its own key,
+// including an empty one, and nothing of the previous message may carry over.
+TEST(Crypto, ReusedContextsStartOverOnEveryCall) {
+  const std::string rfc4231_case1_key(20, '\x0b');
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(crypto::to_hex(crypto::hmac_sha256(rfc4231_case1_key, "Hi There")),
+              "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    EXPECT_EQ(crypto::to_hex(crypto::hmac_sha256("", "")),
+              "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+    EXPECT_EQ(crypto::to_hex(crypto::hmac_sha256("Jefe", "what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    EXPECT_EQ(crypto::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(crypto::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  }
+  // Another thread has its own contexts.
+  std::string other;
+  std::thread([&] { other = crypto::to_hex(crypto::hmac_sha256("Jefe", "what do ya want for nothing?")); }).join();
+  EXPECT_EQ(other, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST(Crypto, ConstantTimeEqual) {

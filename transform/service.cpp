@@ -41,12 +41,10 @@ class UndoStore final : public StateStore {
   UndoStore(MemoryStateStore& base, std::int32_t partition, Log& log) : base_(base), partition_(partition), log_(log) {}
   const NumberState* find(std::string_view number) const override { return base_.find(number); }
   void put(const std::string& number, NumberState state) override {
-    remember(number);
-    base_.put(number, std::move(state));
+    log_.emplace_back(partition_, number, base_.replace(number, std::move(state)));
   }
   void erase(std::string_view number) override {
-    remember(std::string(number));
-    base_.erase(number);
+    log_.emplace_back(partition_, std::string(number), base_.take(number));
   }
   std::size_t size() const override { return base_.size(); }
   void for_each(const std::function<void(const std::string&, const NumberState&)>& fn) const override {
@@ -54,10 +52,6 @@ class UndoStore final : public StateStore {
   }
 
  private:
-  void remember(const std::string& number) {
-    const NumberState* before = base_.find(number);
-    log_.emplace_back(partition_, number, before ? std::optional<NumberState>(*before) : std::nullopt);
-  }
   MemoryStateStore& base_;
   std::int32_t partition_;
   Log& log_;

@@ -2,9 +2,11 @@
 // Where the transform keeps what it knows of each number. The core only sees this interface;
 // the service decides how long state lives and how it is rebuilt.
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "providers/state.h"
 
@@ -28,6 +30,18 @@ class MemoryStateStore final : public StateStore {
   }
   void put(const std::string& number, NumberState state) override { map_[number] = std::move(state); }
   void erase(std::string_view number) override { map_.erase(std::string(number)); }
+  // put() and erase() that hand back what the number held before (nothing when it was absent),
+  // moved out rather than copied: the transform keeps it to undo an aborted transaction.
+  std::optional<NumberState> replace(const std::string& number, NumberState state) {
+    auto [it, inserted] = map_.try_emplace(number, std::move(state));
+    if (inserted) return std::nullopt;
+    return std::exchange(it->second, std::move(state));
+  }
+  std::optional<NumberState> take(std::string_view number) {
+    auto node = map_.extract(std::string(number));
+    if (node.empty()) return std::nullopt;
+    return std::move(node.mapped());
+  }
   std::size_t size() const override { return map_.size(); }
   void for_each(const std::function<void(const std::string&, const NumberState&)>& fn) const override {
     for (const auto& [k, v] : map_) fn(k, v);
