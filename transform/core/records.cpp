@@ -14,6 +14,14 @@ void append_member(std::string& out, std::string_view key, std::string_view json
   out += ',';
 }
 
+void append_string_member(std::string& out, std::string_view key, std::string_view value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  json::append_quoted(out, value);
+  out += ',';
+}
+
 void append_source(std::string& out, const std::optional<SourcePosition>* source) {
   out += "\"source\":";
   if (!source || !*source) {
@@ -21,8 +29,13 @@ void append_source(std::string& out, const std::optional<SourcePosition>* source
     return;
   }
   const auto& s = **source;
-  out += "{\"topic\":" + json::quote(s.topic) + ",\"partition\":" + std::to_string(s.partition) +
-         ",\"offset\":" + std::to_string(s.offset) + "}";
+  out += "{\"topic\":";
+  json::append_quoted(out, s.topic);
+  out += ",\"partition\":";
+  out += std::to_string(s.partition);
+  out += ",\"offset\":";
+  out += std::to_string(s.offset);
+  out += '}';
 }
 
 // An object field (health, pricing) from its member slots: null until one of them is known.
@@ -47,10 +60,8 @@ void append_object_field(std::string& out, const NumberState& state, Field field
   out += '}';
 }
 
-}  // namespace
-
-std::string state_json(const NumberState& state) {
-  std::string out = "{";
+void append_state_json(std::string& out, const NumberState& state) {
+  out += '{';
   for (std::size_t f = 0; f < kFieldCount; ++f) {
     if (f) out += ',';
     out += '"';
@@ -69,6 +80,14 @@ std::string state_json(const NumberState& state) {
     out += state.slots[s] ? std::string_view(state.slots[s]->json) : std::string_view("null");
   }
   out += '}';
+}
+
+}  // namespace
+
+std::string state_json(const NumberState& state) {
+  std::string out;
+  out.reserve(512);
+  append_state_json(out, state);
   return out;
 }
 
@@ -78,24 +97,25 @@ std::string number_change_json(const RecordContext& ctx, std::string_view number
   out.reserve(1024);
   out += '{';
   append_member(out, "schema", "\"numflow.number-change.v1\"");
-  append_member(out, "number", json::quote(number));
-  append_member(out, "provider", json::quote(ctx.provider));
-  append_member(out, "account_id", json::quote(ctx.account_id));
-  append_member(out, "change", json::quote(to_string(merged.change)));
-  std::string fields = "[";
+  append_string_member(out, "number", number);
+  append_string_member(out, "provider", ctx.provider);
+  append_string_member(out, "account_id", ctx.account_id);
+  append_string_member(out, "change", to_string(merged.change));
+  out += "\"changed_fields\":[";
   for (std::size_t i = 0; i < merged.changed_fields.size(); ++i) {
-    if (i) fields += ',';
-    fields += '"';
-    fields += kFieldNames[static_cast<std::size_t>(merged.changed_fields[i])];
-    fields += '"';
+    if (i) out += ',';
+    out += '"';
+    out += kFieldNames[static_cast<std::size_t>(merged.changed_fields[i])];
+    out += '"';
   }
-  fields += ']';
-  append_member(out, "changed_fields", fields);
-  append_member(out, "event_type", json::quote(ctx.event_type));
-  append_member(out, "event_id", json::quote(event_id));
-  append_member(out, "event_time", json::quote(format_rfc3339_ms(event_time_ms)));
-  append_member(out, "processed_at", json::quote(format_rfc3339_ms(ctx.processed_at_ms)));
-  append_member(out, "state", state_json(merged.state));
+  out += "],";
+  append_string_member(out, "event_type", ctx.event_type);
+  append_string_member(out, "event_id", event_id);
+  append_string_member(out, "event_time", format_rfc3339_ms(event_time_ms));
+  append_string_member(out, "processed_at", format_rfc3339_ms(ctx.processed_at_ms));
+  out += "\"state\":";
+  append_state_json(out, merged.state);
+  out += ',';
   append_source(out, ctx.source);
   out += '}';
   return out;
