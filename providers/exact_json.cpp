@@ -7,6 +7,8 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "schemas/schema_store.h"
 
@@ -164,6 +166,18 @@ std::optional<std::string_view> duplicate_name(const Value& object) {
 
 }  // namespace
 
+bool is_ascii(std::string_view s) {
+  std::size_t i = 0;
+  std::uint64_t high = 0;  // the top bit of every byte seen, eight at a time
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    high |= word;
+  }
+  for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+  return (high & 0x8080808080808080ULL) == 0;
+}
+
 std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
   if (s.size() <= max_bytes) return s;
   std::size_t n = max_bytes;
@@ -178,7 +192,12 @@ std::optional<std::string> ExactDocument::parse(std::string_view bytes) {
   Builder builder(doc_, bytes, ms, texts_, ends_);
   rapidjson::Reader reader;
   rapidjson::ParseResult result;
-  auto generate = [&](rapidjson::Document&) { return !(result = reader.Parse<kParseFlags>(ms, builder)).IsError(); };
+  const bool ascii = is_ascii(bytes);
+  auto generate = [&](rapidjson::Document&) {
+    result = ascii ? reader.Parse<kParseFlags & ~rapidjson::kParseValidateEncodingFlag>(ms, builder)
+                   : reader.Parse<kParseFlags>(ms, builder);
+    return !result.IsError();
+  };
   doc_.Populate(generate);
   const auto at = [&](std::size_t offset) { return " at byte " + std::to_string(offset + skipped); };
   if (result.IsError()) {

@@ -63,6 +63,10 @@ class ExactDocument {
 
 // The longest prefix of `s` of at most `max_bytes` that does not end inside a UTF-8 character: for
 // quoting hostile text in error details without letting it make them huge.
+// True when every byte is below 0x80. Such text is valid UTF-8 by construction, so readers can
+// skip RapidJSON's per-character encoding validation, the slowest part of reading a string,
+// and keep it for the rest.
+bool is_ascii(std::string_view s);
 std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes);
 
 // Canonical text of a value: what RapidJSON's Writer prints (no spaces, member order kept), except

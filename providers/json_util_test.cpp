@@ -37,5 +37,31 @@ TEST(JsonQuote, MixedTextAndAppending) {
   EXPECT_EQ(out, "{\"k\":\"v\\\"\"");
 }
 
+// The readers skip encoding validation for ASCII text: one byte of 0x80 or above, wherever it
+// sits (in the word-at-a-time part or the tail), must send the text to the validating path.
+TEST(IsAscii, AnyHighByteAnywhereIsSeen) {
+  EXPECT_TRUE(is_ascii(""));
+  for (std::size_t len = 1; len <= 24; ++len) {
+    const std::string plain(len, '\x7f');
+    EXPECT_TRUE(is_ascii(plain));
+    for (std::size_t at = 0; at < len; ++at)
+      for (const char high : {'\x80', '\xC3', '\xFF'}) {
+        std::string s = plain;
+        s[at] = high;
+        EXPECT_FALSE(is_ascii(s)) << "length " << len << ", byte at " << at;
+      }
+  }
+}
+
+TEST(ExactDocument, AsciiAndNonAsciiBodiesReadTheSame) {
+  ExactDocument ascii, utf8, bad;
+  EXPECT_FALSE(ascii.parse(R"({"name":"Cafe \u00e9","n":1.50})"));
+  EXPECT_FALSE(utf8.parse("{\"name\":\"Cafe \xC3\xA9\",\"n\":1.50}"));
+  EXPECT_EQ(text(ascii.root(), &ascii), text(utf8.root(), &utf8));
+  const auto refused = bad.parse("{\"name\":\"Cafe \xC3\x28\"}");  // a lead byte without its continuation
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->find("not well-formed UTF-8 JSON"), std::string::npos) << *refused;
+}
+
 }  // namespace
 }  // namespace numflow::json

@@ -6,6 +6,7 @@
 
 #include <rapidjson/reader.h>
 
+#include "providers/exact_json.h"
 #include "transform/core/codec_json_v1.h"
 
 namespace numflow::transform {
@@ -125,8 +126,10 @@ class Reader {
     rapidjson::MemoryStream ms(text.data(), text.size());
     rapidjson::BaseReaderHandler<> any;
     rapidjson::Reader reader;
-    if (reader.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(ms, any).IsError())
-      return fail(), std::string();
+    constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+    const bool bad = json::is_ascii(text) ? reader.Parse<kFlags & ~rapidjson::kParseValidateEncodingFlag>(ms, any).IsError()
+                                          : reader.Parse<kFlags>(ms, any).IsError();
+    if (bad) return fail(), std::string();
     return std::string(text);
   }
 
