@@ -14,8 +14,8 @@
 #             published: numflow-transform (exactly-once, default windows: 100 ms, doubling up to
 #             1000 ms while behind), the same with fixed 100 ms windows, with very large
 #             transactions (commits amortized away: the at-least-once stand-in), two and four
-#             instances, and
-#             Benthos kafka_franz -> json_schema -> mapping -> unarchive -> kafka_franz
+#             instances, the Kafka floor (the same stages copying bytes: bench/transform_floor),
+#             and Benthos kafka_franz -> json_schema -> mapping -> unarchive -> kafka_franz
 #   e2e       ingest + transform, fixed rate (bench/e2e), POST -> record readable read_committed
 #   memory    ingest RSS with $MANY_CONNS keep-alive connections posting at once
 # CPU is utime+stime from /proc/PID/stat of each service over its phase.
@@ -340,6 +340,19 @@ TXN_N2=$(metric "http://127.0.0.1:$P_TR_M/metrics" '^numflow_transform_transacti
 res "  transactions committed (both stages): $TXN_N2"
 stop_pid "$TRANSFORM_PID"
 
+# The floor under the transform's CPU: its two exactly-once stages (same class, same settings and
+# windows) with hooks that only copy bytes, writing records of the sizes numflow wrote above
+# (bench/transform_floor.cpp): what Kafka's side of the design costs with none of numflow's work.
+log "transform: the Kafka floor (copy-only stages)"
+avg_bytes() { timeout 60 kcat -C -b "$B" -t "$1" -c 2000 -e -q -f '%S\n' 2>/dev/null | awk '{s += $1} END {printf "%d", NR ? s / NR : 0}'; }
+FR_B=$(avg_bytes "$RUN.eos.fragments") NC_B=$(avg_bytes "$RUN.eos.number-changes") ST_B=$(avg_bytes "$RUN.eos.state")
+TFLOOR=$(timeout 600 "$BUILD/bench/transform_floor" --brokers "$B" --raw-topic "$RUN.bench.raw" --events "$RAW_EVENTS" \
+           --partitions "$PARTITIONS" --fragment-bytes "${FR_B:-370}" --record-bytes "${NC_B:-946}" --state-bytes "${ST_B:-399}" \
+           2>>"$WORK/transform-floor.log") || die "transform_floor failed (see $WORK/transform-floor.log)"
+res "$TFLOOR"
+TF_RATE=$(sed -n 's/.*events_per_s=\([0-9]*\).*/\1/p' <<<"$TFLOOR")
+TF_CPU=$(sed -n 's/.*cpu_us_per_event=\([0-9.]*\).*/\1/p' <<<"$TFLOOR")
+
 log "transform: Benthos kafka_franz -> json_schema -> mapping -> unarchive -> kafka_franz"
 start_benthos transform P_BTR_M BENTHOS_IN_TOPIC="$RUN.bench.raw" BENTHOS_GROUP="$RUN.benthos" \
   BENTHOS_OUT_TOPIC="$RUN.benthos.number-changes" SCHEMA_DIR="$ROOT/schemas"
@@ -428,6 +441,7 @@ res "| ingest p99 latency (ms) | $N_P99 | $B_P99 | $(fdiv "$N_P99" "$B_P99") | <
 res "| ingest CPU µs per webhook (own process) | $N_ICPU | $B_ICPU | $(fdiv "$N_ICPU" "$B_ICPU") | numflow ≤ 25 |"
 res "| transform events/s ($RAW_EVENTS 8x8 events) | $N_TRATE | $B_TRATE | $(fdiv "$N_TRATE" "$B_TRATE") | ≥ 3 |"
 res "| transform CPU µs per event (own process) | $N_TCPU | $B_TCPU | $(fdiv "$N_TCPU" "$B_TCPU") | numflow ≤ 30 |"
+res "| transform's Kafka work alone, copy-only stages: events/s, CPU µs per event | $TF_RATE, $TF_CPU | | numflow / floor: $(fdiv "$N_TCPU" "$TF_CPU") × the CPU | the floor under numflow's 30 |"
 res "| ingest CPU s per million webhooks | $(fdiv "$N_ICPU" 1) | $(fdiv "$B_ICPU" 1) | | |"
 res "| transform CPU s per million events | $(fdiv "$N_TCPU" 1) | $(fdiv "$B_TCPU" 1) | | |"
 res ""

@@ -1,0 +1,169 @@
+// transform_floor: what numflow-transform's Kafka work alone costs on a broker, with none of its
+// own. The same two exactly-once stages (transform/txn_stage.h, the same settings and windows as
+// the service) drain a pre-filled raw topic, but their hooks only copy bytes: stage 1 turns each
+// raw event into one fragment, stage 2 turns each fragment into a number-changes record and a
+// changelog record, all of the sizes numflow writes for an 8x8 update with one number. No
+// parsing, validation, normalization, state or JSON. What this costs per event is the floor
+// under numflow-transform's CPU per event in its design (two transactional hops, three records
+// written and two read per event); bench/compare.sh prints it beside the transform's figures.
+//
+//   transform_floor --brokers 127.0.0.1:9092 --raw-topic T --events N [--partitions 4]
+//                   [--fragment-bytes 370] [--record-bytes 946] [--state-bytes 399]
+//
+// Prints one line: events/s (first input taken to last record committed) and own CPU µs per event.
+#include <librdkafka/rdkafka.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "publish/kafka_config.h"
+#include "publish/topics.h"
+#include "transform/txn_stage.h"
+
+namespace {
+
+using numflow::transform::OutMessage;
+using numflow::transform::StageHooks;
+using numflow::transform::StageOptions;
+using numflow::transform::TxnStage;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string brokers = "127.0.0.1:9092", raw_topic;
+  long events = 0;
+  int partitions = 4, fragment_bytes = 370, record_bytes = 946, state_bytes = 399;
+};
+
+// `size` bytes cut from (or repeating) the message's own payload, so lz4 meets JSON-like text.
+std::string filled(const rd_kafka_message_t* m, int size) {
+  const std::string_view from(static_cast<const char*>(m->payload), m->len);
+  std::string out;
+  out.reserve(static_cast<std::size_t>(size));
+  while (out.size() < static_cast<std::size_t>(size) && !from.empty())
+    out.append(from.substr(0, static_cast<std::size_t>(size) - out.size()));
+  return out;
+}
+
+struct CopyHooks : StageHooks {
+  std::vector<std::pair<std::string, int>> outputs;  // topic, value bytes: one record each per input
+  std::atomic<long>* committed = nullptr;            // counted on commit (stage 2 only)
+  std::atomic<bool>* started = nullptr;              // set at the first input (stage 1 only)
+  long pending = 0;
+
+  bool on_assign(const std::vector<std::int32_t>&, const std::atomic<bool>&) override { return true; }
+  void on_revoke(const std::vector<std::int32_t>&) override {}
+  void process(const rd_kafka_message_t* m, std::vector<OutMessage>& out) override {
+    if (started && !started->load(std::memory_order_relaxed)) started->store(true);
+    // A number-sized key that spreads fragments over the partitions as numbers do.
+    const std::string key = m->key_len == 12 ? std::string(static_cast<const char*>(m->key), 12)
+                                             : "+1202" + std::to_string(m->offset % 10000000 + 1000000);
+    for (const auto& [topic, bytes] : outputs) out.push_back(OutMessage{topic, RD_KAFKA_PARTITION_UA, key, filled(m, bytes), {}});
+    ++pending;
+  }
+  void on_commit() override {
+    if (committed) committed->fetch_add(pending);
+    pending = 0;
+  }
+  void on_abort() override { pending = 0; }
+};
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+[[noreturn]] void usage(int code) {
+  std::fprintf(code ? stderr : stdout,
+               "usage: transform_floor --brokers HOST:PORT --raw-topic TOPIC --events N [--partitions 4]\n"
+               "                       [--fragment-bytes 370] [--record-bytes 946] [--state-bytes 399]\n");
+  std::exit(code);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") usage(0);
+    if (i + 1 >= argc) usage(2);
+    const char* v = argv[++i];
+    if (a == "--brokers") o.brokers = v;
+    else if (a == "--raw-topic") o.raw_topic = v;
+    else if (a == "--events") o.events = std::atol(v);
+    else if (a == "--partitions") o.partitions = std::atoi(v);
+    else if (a == "--fragment-bytes") o.fragment_bytes = std::atoi(v);
+    else if (a == "--record-bytes") o.record_bytes = std::atoi(v);
+    else if (a == "--state-bytes") o.state_bytes = std::atoi(v);
+    else usage(2);
+  }
+  if (o.raw_topic.empty() || o.events <= 0 || o.partitions <= 0) usage(2);
+  return o;
+}
+
+// The service's stage settings (service.cpp, ServiceOptions defaults).
+StageOptions stage(const std::string& name, const std::string& group, const std::string& input,
+                   const numflow::publish::Properties& kafka) {
+  const std::string id = group + "." + name;
+  return StageOptions{name, kafka, group, input, id, id, 50000, 100, 5, 1000};
+}
+
+bool make_topics(const Options& o, const std::vector<std::string>& names, const numflow::publish::Properties& kafka) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, numflow::publish::make_conf(kafka, {}), err, sizeof err);
+  if (!rk) return std::fprintf(stderr, "transform_floor: %s\n", err), false;
+  std::vector<numflow::publish::TopicSpec> specs;
+  for (const auto& n : names) specs.push_back({n, n.ends_with(".fragments") ? "delete" : "compact", -2, o.partitions});
+  const auto r = numflow::publish::ensure_topics(rk, specs, 30000);
+  rd_kafka_destroy(rk);
+  if (r.status != numflow::publish::TopicsResult::ok)
+    return std::fprintf(stderr, "transform_floor: topics: %s\n", r.message.c_str()), false;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  const std::string run = "floor" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000000);
+  const numflow::publish::Properties kafka{{"bootstrap.servers", o.brokers}};
+  const std::string fragments = run + ".fragments", changes = run + ".number-changes", state = run + ".number-state";
+  if (!make_topics(o, {fragments, changes, state}, kafka)) return 1;
+
+  std::atomic<long> committed{0};
+  std::atomic<bool> started{false};
+  CopyHooks first, second;
+  first.outputs = {{fragments, o.fragment_bytes}};
+  first.started = &started;
+  second.outputs = {{changes, o.record_bytes}, {state, o.state_bytes}};
+  second.committed = &committed;
+  TxnStage normalize(stage("normalize", run, o.raw_topic, kafka), first);
+  TxnStage merge(stage("merge", run + ".merge", fragments, kafka), second);
+  std::thread t1([&] { normalize.run(); });
+  std::thread t2([&] { merge.run(); });
+
+  while (!started.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto t0 = Clock::now();
+  const double cpu0 = cpu_seconds();
+  const auto give_up = t0 + std::chrono::minutes(5);
+  while (committed.load() < o.events && Clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = cpu_seconds() - cpu0;
+  normalize.stop();
+  merge.stop();
+  t1.join();
+  t2.join();
+  const long n = committed.load();
+  std::printf("transform floor (copy-only stages, exactly-once): events=%ld events_per_s=%.0f seconds=%.2f "
+              "cpu_us_per_event=%.1f fragment_bytes=%d record_bytes=%d state_bytes=%d%s\n",
+              n, n / seconds, seconds, cpu * 1e6 / static_cast<double>(n ? n : 1), o.fragment_bytes, o.record_bytes,
+              o.state_bytes, n < o.events ? " INCOMPLETE (gave up after 5 minutes)" : "");
+  return n < o.events ? 1 : 0;
+}
