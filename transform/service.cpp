@@ -15,10 +15,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string_view header(const publish::Headers& h, std::string_view name) {
-  for (const auto& [k, v] : h)
-    if (k == name) return v;
-  return {};
+// The first header of that name, read in place (empty when absent); the message outlives the view.
+// Only a dead letter needs the headers copied (copy_headers).
+std::string_view header(const rd_kafka_message_t* m, const char* name) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs) return {};
+  const void* value = nullptr;
+  size_t size = 0;
+  if (rd_kafka_header_get(hdrs, 0, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || !value) return {};
+  return {static_cast<const char*>(value), size};
 }
 
 publish::Headers copy_headers(const rd_kafka_message_t* m) {
@@ -78,14 +83,13 @@ class Service::NormalizeHooks final : public StageHooks {
     const std::string topic = rd_kafka_topic_name(m->rkt);
     const std::string_view key = bytes(m->key, m->key_len);
     const std::string_view body = bytes(m->payload, m->len);
-    publish::Headers headers = copy_headers(m);
     auto [key_provider, account] = split_raw_key(key);
-    std::string_view provider = header(headers, "numflow-provider");
+    std::string_view provider = header(m, "numflow-provider");
     if (provider.empty()) provider = key_provider;
     if (account.empty() && provider == "ringcentral") account = o_.default_ringcentral_account;
-    const RawEvent ev{provider, account, body, parse_rfc3339_ms(header(headers, "numflow-received-at")).value_or(0),
+    const RawEvent ev{provider, account, body, parse_rfc3339_ms(header(m, "numflow-received-at")).value_or(0),
                       SourcePosition{topic, m->partition, m->offset},
-                      header(headers, "numflow-source") == "poll" ? Origin::poll : Origin::webhook};
+                      header(m, "numflow-source") == "poll" ? Origin::poll : Origin::webhook};
     const auto t0 = Clock::now();
     Normalization n = normalize_raw(ev, o_.core, now_unix_ms());
     metrics_.processing_seconds().Observe(std::chrono::duration<double>(Clock::now() - t0).count());
@@ -102,7 +106,7 @@ class Service::NormalizeHooks final : public StageHooks {
     for (Output& o : n.outputs) {
       if (o.topic == Topic::dead_letter) {
         if (first_code.empty()) first_code = o.error_code;
-        publish::Headers h = headers;
+        publish::Headers h = copy_headers(m);
         h.emplace_back("numflow-error-code", o.error_code);
         h.emplace_back("numflow-error-detail", o.error_detail);
         h.emplace_back("numflow-source-topic", topic);
