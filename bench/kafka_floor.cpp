@@ -10,7 +10,6 @@
 //
 // Prints one line: messages/s, p50/p99 delivery latency (ms), own CPU µs per message.
 #include <librdkafka/rdkafka.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/process_cpu.h"
 #include "publish/kafka_config.h"
 
 namespace {
@@ -90,13 +90,6 @@ struct Loop {
   }
 };
 
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: kafka_floor --brokers HOST:PORT --topic T [--in-flight N] [--seconds S] [--bytes B]\n"
@@ -159,9 +152,9 @@ int main(int argc, char** argv) {
   double cpu_from = -1;
   while (Clock::now() < loop.stop_at) {
     rd_kafka_poll(loop.rk, 1);
-    if (cpu_from < 0 && Clock::now() >= loop.measure_from) cpu_from = cpu_seconds();
+    if (cpu_from < 0 && Clock::now() >= loop.measure_from) cpu_from = numflow::bench::process_cpu_seconds();
   }
-  const double cpu = cpu_seconds() - cpu_from;
+  const double cpu = numflow::bench::process_cpu_seconds() - cpu_from;
   loop.producing = false;
   rd_kafka_flush(loop.rk, 10000);
   rd_kafka_destroy(loop.rk);

@@ -12,17 +12,16 @@
 //
 // Prints one line: events/s (first input taken to last record committed) and own CPU µs per event.
 #include <librdkafka/rdkafka.h>
-#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/process_cpu.h"
 #include "publish/kafka_config.h"
 #include "publish/topics.h"
 #include "transform/txn_stage.h"
@@ -73,13 +72,6 @@ struct CopyHooks : StageHooks {
   }
   void on_abort() override { pending = 0; }
 };
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
@@ -151,11 +143,11 @@ int main(int argc, char** argv) {
 
   while (!started.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const auto t0 = Clock::now();
-  const double cpu0 = cpu_seconds();
+  const double cpu0 = numflow::bench::process_cpu_seconds();
   const auto give_up = t0 + std::chrono::minutes(5);
   while (committed.load() < o.events && Clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double cpu = cpu_seconds() - cpu0;
+  const double cpu = numflow::bench::process_cpu_seconds() - cpu0;
   normalize.stop();
   merge.stop();
   t1.join();
