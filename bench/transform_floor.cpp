@@ -63,7 +63,8 @@ struct CopyHooks : StageHooks {
     // A number-sized key that spreads fragments over the partitions as numbers do.
     const std::string key = m->key_len == 12 ? std::string(static_cast<const char*>(m->key), 12)
                                              : "+1202" + std::to_string(m->offset % 10000000 + 1000000);
-    for (const auto& [topic, bytes] : outputs) out.push_back(OutMessage{topic, RD_KAFKA_PARTITION_UA, key, filled(m, bytes), {}});
+    for (const auto& [topic, bytes] : outputs)
+      out.push_back(OutMessage{topic, RD_KAFKA_PARTITION_UA, key, filled(m, bytes), {}});
     ++pending;
   }
   void on_commit() override {
@@ -124,7 +125,8 @@ bool make_topics(const Options& o, const std::vector<std::string>& names, const 
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  const std::string run = "floor" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000000);
+  const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
+  const std::string run = "floor" + std::to_string(stamp % 1000000000);  // this run's topics and groups
   const numflow::publish::Properties kafka{{"bootstrap.servers", o.brokers}};
   const std::string fragments = run + ".fragments", changes = run + ".number-changes", state = run + ".number-state";
   if (!make_topics(o, {fragments, changes, state}, kafka)) return 1;
@@ -145,7 +147,8 @@ int main(int argc, char** argv) {
   const auto t0 = Clock::now();
   const double cpu0 = numflow::bench::process_cpu_seconds();
   const auto give_up = t0 + std::chrono::minutes(5);
-  while (committed.load() < o.events && Clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (committed.load() < o.events && Clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const double cpu = numflow::bench::process_cpu_seconds() - cpu0;
   normalize.stop();

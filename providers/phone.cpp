@@ -35,8 +35,8 @@ std::optional<std::string> strip(std::string_view text) {
 
 // Also answers whether the number is valid. libphonenumber's IsValidNumber is
 // GetRegionCodeForNumber followed by IsValidNumberForRegion; calling it and then asking for the
-// region ran the region search twice, and that search tries each region sharing the calling code
-// (some 25 for +1) against its metadata's regular expressions: half the cost of a new number.
+// region ran the region search twice. Each search matches the number against regions' metadata
+// (ICU regular expressions): one of the three matches after the parse is saved.
 std::string region_of(const PhoneNumberUtil& util, const PhoneNumber& n, bool& valid) {
   std::string region;
   util.GetRegionCodeForNumber(n, &region);

@@ -126,9 +126,10 @@ class Reader {
     rapidjson::MemoryStream ms(text.data(), text.size());
     rapidjson::BaseReaderHandler<> any;
     rapidjson::Reader reader;
-    constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
-    const bool bad = json::is_ascii(text) ? reader.Parse<kFlags & ~rapidjson::kParseValidateEncodingFlag>(ms, any).IsError()
-                                          : reader.Parse<kFlags>(ms, any).IsError();
+    constexpr unsigned kAscii = rapidjson::kParseIterativeFlag;  // ASCII is valid UTF-8 by construction
+    constexpr unsigned kAny = kAscii | rapidjson::kParseValidateEncodingFlag;
+    const bool bad =
+        json::is_ascii(text) ? reader.Parse<kAscii>(ms, any).IsError() : reader.Parse<kAny>(ms, any).IsError();
     if (bad) return fail(), std::string();
     return std::string(text);
   }
