@@ -101,7 +101,8 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// The service's stage settings (service.cpp, ServiceOptions defaults).
+// The stage settings numflow-transform runs with by default (its command line's defaults in
+// transform/main.cpp; ServiceOptions' own member defaults are not those).
 StageOptions stage(const std::string& name, const std::string& group, const std::string& input,
                    const numflow::publish::Properties& kafka) {
   const std::string id = group + "." + name;

@@ -18,7 +18,7 @@ namespace {
 using rapidjson::SizeType;
 using rapidjson::Value;
 
-constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag;  // + UTF-8 validation: parse_utf8
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 constexpr std::size_t kMaxNameInDetail = 64;
 
@@ -192,11 +192,8 @@ std::optional<std::string> ExactDocument::parse(std::string_view bytes) {
   Builder builder(doc_, bytes, ms, texts_, ends_);
   rapidjson::Reader reader;
   rapidjson::ParseResult result;
-  const bool ascii = is_ascii(bytes);
   auto generate = [&](rapidjson::Document&) {
-    result = ascii ? reader.Parse<kParseFlags & ~rapidjson::kParseValidateEncodingFlag>(ms, builder)
-                   : reader.Parse<kParseFlags>(ms, builder);
-    return !result.IsError();
+    return !(result = parse_utf8<kParseFlags>(reader, ms, builder, bytes)).IsError();
   };
   doc_.Populate(generate);
   const auto at = [&](std::size_t offset) { return " at byte " + std::to_string(offset + skipped); };

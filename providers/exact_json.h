@@ -22,6 +22,7 @@
 // Parsing is iterative (no recursion: nesting depth cannot overflow the stack) and validates
 // UTF-8; a number beyond the double range (1e400) is an error, as with RapidJSON's own parse.
 #include <rapidjson/document.h>
+#include <rapidjson/reader.h>
 
 #include <cstdint>
 #include <optional>
@@ -61,12 +62,21 @@ class ExactDocument {
   std::vector<Number> numbers_;  // sorted by value address
 };
 
+// True when every byte is below 0x80. Such text is valid UTF-8 by construction.
+bool is_ascii(std::string_view s);
+
+// Reads `text`, which `stream` reads from, with `reader` and `kFlags`, validating its UTF-8 only
+// when it is not ASCII: the per-character validation is the slowest part of reading a string, and
+// ASCII cannot fail it. ExactDocument and the internal records' slot check read through it.
+template <unsigned kFlags, typename Stream, typename Handler>
+rapidjson::ParseResult parse_utf8(rapidjson::Reader& reader, Stream& stream, Handler& handler, std::string_view text) {
+  constexpr unsigned kValidating = kFlags | rapidjson::kParseValidateEncodingFlag;
+  constexpr unsigned kAscii = kFlags & ~rapidjson::kParseValidateEncodingFlag;
+  return is_ascii(text) ? reader.Parse<kAscii>(stream, handler) : reader.Parse<kValidating>(stream, handler);
+}
+
 // The longest prefix of `s` of at most `max_bytes` that does not end inside a UTF-8 character: for
 // quoting hostile text in error details without letting it make them huge.
-// True when every byte is below 0x80. Such text is valid UTF-8 by construction, so readers can
-// skip RapidJSON's per-character encoding validation, the slowest part of reading a string,
-// and keep it for the rest.
-bool is_ascii(std::string_view s);
 std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes);
 
 // Canonical text of a value: what RapidJSON's Writer prints (no spaces, member order kept), except

@@ -126,11 +126,7 @@ class Reader {
     rapidjson::MemoryStream ms(text.data(), text.size());
     rapidjson::BaseReaderHandler<> any;
     rapidjson::Reader reader;
-    constexpr unsigned kAscii = rapidjson::kParseIterativeFlag;  // ASCII is valid UTF-8 by construction
-    constexpr unsigned kAny = kAscii | rapidjson::kParseValidateEncodingFlag;
-    const bool bad =
-        json::is_ascii(text) ? reader.Parse<kAscii>(ms, any).IsError() : reader.Parse<kAny>(ms, any).IsError();
-    if (bad) return fail(), std::string();
+    if (json::parse_utf8<rapidjson::kParseIterativeFlag>(reader, ms, any, text).IsError()) return fail(), std::string();
     return std::string(text);
   }
 
