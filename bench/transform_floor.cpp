@@ -102,7 +102,7 @@ Options parse(int argc, char** argv) {
 }
 
 // The stage settings numflow-transform runs with by default (its command line's defaults in
-// transform/main.cpp; ServiceOptions' own member defaults are not those).
+// transform/main.cpp, which ServiceOptions' member defaults repeat).
 StageOptions stage(const std::string& name, const std::string& group, const std::string& input,
                    const numflow::publish::Properties& kafka) {
   const std::string id = group + "." + name;

@@ -31,7 +31,8 @@ struct ServiceOptions {
   std::string state_topic = "numflow.number-state";
   std::string group_id = "numflow-transform";
   std::string instance_id;  // stable per instance: part of the transactional ids
-  int batch_max_messages = 1000;
+  // The command line's defaults (transform/main.cpp).
+  int batch_max_messages = 50000;
   int batch_max_ms = 100;
   int batch_idle_ms = 5;
   int batch_max_ms_behind = 1000;
