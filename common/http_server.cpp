@@ -10,7 +10,10 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -191,6 +194,8 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
 // ---------------------------------------------------------------------------------------------
 // State shared with Respond callbacks; outlives the server while such callbacks exist.
 
+class Session;
+
 namespace {
 
 struct Shared {
@@ -198,6 +203,14 @@ struct Shared {
   // (write lock) before the io_context goes away.
   std::shared_mutex gate;
   bool open = true;
+
+  // Responses given from other threads wait here for an io thread; one posted drain delivers all
+  // that came meanwhile. Answers come in bursts (a Kafka delivery report acknowledges many
+  // messages at once, on one producer thread): one wake-up of an io thread per burst instead of
+  // one per response, which was a tenth of ingest's CPU in task switches and wake-ups.
+  std::mutex ready_m;
+  std::vector<std::pair<std::shared_ptr<Session>, Response>> ready;
+  bool drain_posted = false;
 
   std::atomic<std::uint64_t> accepted{0}, rejected{0}, active{0}, requests{0}, in_flight{0}, dropped{0},
       aborts{0}, read_timeouts{0}, bad_requests{0}, too_large{0}, headers_too_large{0}, handler_errors{0},
@@ -718,7 +731,28 @@ class ResponseSlot {
       return;
     }
     auto ex = s->executor();
-    asio::post(ex, [s = std::move(s), r = std::move(r)]() mutable { s->on_response(std::move(r)); });
+    bool post;
+    {
+      std::lock_guard ready_lock(shared_->ready_m);
+      shared_->ready.emplace_back(std::move(s), std::move(r));
+      post = !std::exchange(shared_->drain_posted, true);
+    }
+    if (post) asio::post(ex, [shared = shared_] { deliver_ready(*shared); });
+  }
+
+  // On an io thread: every response waiting, each on its own session's strand (run in place when
+  // that strand is free, as it is while its session waits for the answer).
+  static void deliver_ready(Shared& shared) {
+    std::vector<std::pair<std::shared_ptr<Session>, Response>> batch;
+    {
+      std::lock_guard lock(shared.ready_m);
+      batch.swap(shared.ready);
+      shared.drain_posted = false;
+    }
+    for (auto& [s, r] : batch) {
+      auto ex = s->executor();
+      asio::dispatch(ex, [s = std::move(s), r = std::move(r)]() mutable { s->on_response(std::move(r)); });
+    }
   }
 
   std::shared_ptr<Shared> shared_;
@@ -935,6 +969,10 @@ bool Server::Impl::shutdown(std::chrono::steady_clock::time_point deadline) {
   {
     std::unique_lock gate(shared->gate);
     shared->open = false;
+    // Responses whose drain the stopped io_context will never run: their sessions go now, while
+    // the io_context they belong to still exists.
+    std::lock_guard ready_lock(shared->ready_m);
+    shared->ready.clear();
   }
   {
     std::unordered_map<Session*, std::shared_ptr<Session>> rest;
