@@ -1,9 +1,7 @@
 #include "ingest/ingest_handler.h"
 
 #include <condition_variable>
-#include <list>
 #include <mutex>
-#include <queue>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -14,6 +12,7 @@
 
 #include "common/crypto.h"
 #include "common/time.h"
+#include "ingest/waiting_list.h"
 
 namespace numflow::ingest {
 
@@ -176,59 +175,53 @@ struct IngestHandler::Core {
       late_reports{0};
   std::atomic<std::size_t> in_flight{0};
 
-  // Submission times of the unanswered submissions, oldest first (submission order, under the
-  // lock): the front says how long Kafka has kept its oldest delivery waiting. The deadline heap
-  // below cannot say it: it is ordered by first byte (a slow client's body arrives late) and
-  // keeps answered entries until their deadline.
-  using Backlog = std::list<Clock::time_point>;
-  mutable std::mutex backlog_m;
-  Backlog backlog;
+  // The unanswered submissions (waiting_list.h), and when the deadline thread is to wake next:
+  // a new entry wakes it only when its deadline comes sooner than that.
+  mutable std::mutex waiting_m;
+  WaitingList waiting;
+  Clock::time_point deadline_wake = Clock::time_point::max();
+  std::condition_variable deadline_cv;
+  bool stopping = false;
 
-  Backlog::iterator enter_backlog() {
-    std::lock_guard lock(backlog_m);
-    return backlog.insert(backlog.end(), Clock::now());
-  }
-  void leave_backlog(Backlog::iterator it) {
-    std::lock_guard lock(backlog_m);
-    backlog.erase(it);
-  }
   Clock::duration backlog_age() const {
-    std::lock_guard lock(backlog_m);
-    return backlog.empty() ? Clock::duration::zero() : Clock::now() - backlog.front();
+    std::lock_guard lock(waiting_m);
+    const auto oldest = waiting.oldest_submission();
+    return oldest ? Clock::now() - *oldest : Clock::duration::zero();
   }
   bool shedding() const { return opt.shed_backlog.count() > 0 && backlog_age() >= opt.shed_backlog; }
   mutable std::mutex idle_m;
   mutable std::condition_variable idle_cv;
 
   struct Pending;
-  struct Entry {
-    Clock::time_point deadline;
-    std::shared_ptr<Pending> pending;
-    bool operator>(const Entry& o) const { return deadline > o.deadline; }
-  };
-  std::mutex queue_m;
-  std::condition_variable queue_cv;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue;
-  bool stopping = false;
+  // Links p (keeping it alive while linked is the caller's: see Pending); wakes the deadline
+  // thread when p is due before the time it sleeps until.
+  void wait_for_report(Pending& p);
+  void forget(Pending& p);
+  // Unlinks the entries due by `due` (all: time_point::max()) for answering outside the lock.
+  std::vector<std::shared_ptr<Pending>> take_waiting(Clock::time_point due);
   std::thread deadline_thread;
 };
 
 // One submitted request: answered exactly once, by its delivery report or by its deadline.
-struct IngestHandler::Core::Pending {
+// Linked in Core::waiting from submission until answered; whoever answers unlinks it, and a
+// Pending dropped unanswered (a sink that lost its callback) unlinks itself.
+struct IngestHandler::Core::Pending : Waiting, std::enable_shared_from_this<Pending> {
+  // A sink that drops a callback uncalled must not leave its request unanswered (nor linked).
+  ~Pending() {
+    if (core && respond && !done.load()) complete(core->unavailable("kafka_unavailable", request_id), Outcome::error);
+  }
   std::shared_ptr<Core> core;
   const ProviderRoute* route = nullptr;  // points into core->opt.routes
   http::Respond respond;
   std::string request_id;
   Clock::time_point received{};
-  Clock::time_point deadline{};
   std::size_t body_bytes = 0;
-  Backlog::iterator in_backlog;
   std::atomic<bool> done{false};
 
   // False when it had been answered already.
   bool complete(http::Response response, Outcome outcome) {
     if (done.exchange(true)) return false;
-    core->leave_backlog(in_backlog);
+    core->forget(*this);
     core->record(*route, outcome, response.status, received, body_bytes);
     http::Respond r = std::move(respond);  // only the winner gets here
     try {
@@ -291,49 +284,58 @@ IngestHandler::IngestHandler(IngestOptions options, publish::RawSink& sink) : si
 
 IngestHandler::~IngestHandler() {
   {
-    std::lock_guard lock(core_->queue_m);
+    std::lock_guard lock(core_->waiting_m);
     core_->stopping = true;
   }
-  core_->queue_cv.notify_all();
+  core_->deadline_cv.notify_all();
   if (core_->deadline_thread.joinable()) core_->deadline_thread.join();
-  std::vector<std::shared_ptr<Core::Pending>> rest;
+  for (auto& p : core_->take_waiting(Clock::time_point::max()))
+    p->complete(core_->unavailable("shutting_down", p->request_id), Outcome::unavailable);
+}
+
+void IngestHandler::Core::forget(Pending& p) {
+  std::lock_guard lock(waiting_m);
+  waiting.remove(p);
+}
+
+void IngestHandler::Core::wait_for_report(Pending& p) {
+  bool wake;
   {
-    std::lock_guard lock(core_->queue_m);
-    while (!core_->queue.empty()) {
-      rest.push_back(core_->queue.top().pending);
-      core_->queue.pop();
-    }
+    std::lock_guard lock(waiting_m);
+    wake = waiting.add(p) && p.deadline < deadline_wake;
   }
-  for (auto& p : rest) {
-    if (!p->done.load()) p->complete(core_->unavailable("shutting_down", p->request_id), Outcome::unavailable);
-  }
+  if (wake) deadline_cv.notify_one();
+}
+
+std::vector<std::shared_ptr<IngestHandler::Core::Pending>> IngestHandler::Core::take_waiting(Clock::time_point due) {
+  std::vector<std::shared_ptr<Pending>> taken;
+  std::lock_guard lock(waiting_m);
+  waiting.take_due(due, [&](Waiting& w) {
+    // Null only while its last owner is destroying it unanswered (it waits on our lock).
+    if (auto p = static_cast<Pending&>(w).weak_from_this().lock()) taken.push_back(std::move(p));
+  });
+  return taken;
 }
 
 void IngestHandler::deadline_loop() {
   Core& c = *core_;
-  std::vector<std::shared_ptr<Core::Pending>> due;
-  std::unique_lock lock(c.queue_m);
+  std::unique_lock lock(c.waiting_m);
   while (!c.stopping) {
-    if (c.queue.empty()) {
-      c.queue_cv.wait(lock);
-      continue;
-    }
+    const auto next = c.waiting.next_deadline();
     const auto now = Clock::now();
-    const auto head = c.queue.top().deadline;
-    if (head > now) {
-      c.queue_cv.wait_until(lock, head);
+    if (!next || *next > now) {
+      c.deadline_wake = next.value_or(Clock::time_point::max());
+      if (next)
+        c.deadline_cv.wait_until(lock, *next);
+      else
+        c.deadline_cv.wait(lock);
       continue;
     }
-    // Take everything due (or due within a millisecond, to batch wake-ups under load).
-    while (!c.queue.empty() && c.queue.top().deadline <= now + std::chrono::milliseconds(1)) {
-      due.push_back(c.queue.top().pending);
-      c.queue.pop();
-    }
+    c.deadline_wake = Clock::time_point::max();  // awake: whoever adds need not notify
     lock.unlock();
-    for (auto& p : due) {
-      if (!p->done.load()) p->complete(c.unavailable("kafka_timeout", p->request_id), Outcome::timeout);
-    }
-    due.clear();
+    // Everything due, or due within a millisecond (one wake-up for a burst of timeouts).
+    for (auto& p : c.take_waiting(now + std::chrono::milliseconds(1)))
+      p->complete(c.unavailable("kafka_timeout", p->request_id), Outcome::timeout);
     lock.lock();
   }
 }
@@ -472,10 +474,11 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
   pending->respond = std::move(respond);
   pending->request_id = request_id;
   pending->received = received;
+  pending->submitted = Clock::now();
   pending->deadline = received + c.opt.response_deadline;
   pending->body_bytes = body_bytes;
-  pending->in_backlog = c.enter_backlog();  // before submit: the report may come from inside it
   c.in_flight.fetch_add(1);
+  c.wait_for_report(*pending);  // before submit: the report may come from inside it
 
   try {
     sink_.submit(std::move(msg), [pending](publish::DeliveryResult result) { pending->on_delivery(result); });
@@ -483,15 +486,6 @@ void IngestHandler::handle(http::Request&& req, http::Respond respond) {
     pending->complete(c.unavailable("kafka_unavailable", request_id), Outcome::error);
     return;
   }
-  if (pending->done.load()) return;  // refused or persisted synchronously
-
-  bool wake;
-  {
-    std::lock_guard lock(c.queue_m);
-    wake = c.queue.empty() || pending->deadline < c.queue.top().deadline;
-    c.queue.push(Core::Entry{pending->deadline, std::move(pending)});
-  }
-  if (wake) c.queue_cv.notify_one();
 }
 
 std::size_t IngestHandler::in_flight() const { return core_->in_flight.load(); }

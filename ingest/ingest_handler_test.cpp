@@ -665,6 +665,65 @@ TEST(IngestHandlerDirect, DestroyedHandlerAnswersWaitingRequestsAndIgnoresLateRe
   sink.release_all(Delivery::persisted);  // after the handler is gone: ignored safely
 }
 
+// Deadlines run from each request's first byte, so a slow body's comes before those of requests
+// submitted earlier: the deadline thread, asleep until the earlier one, must wake for it.
+TEST(IngestHandlerDirect, ASlowBodysEarlierDeadlineIsAnsweredFirst) {
+  FakeSink sink;
+  sink.set_mode(FakeSink::Mode::hold);
+  IngestOptions o = test_options();
+  o.response_deadline = 400ms;
+  IngestHandler handler(std::move(o), sink);
+  auto post = [&](std::chrono::steady_clock::time_point first_byte, std::promise<std::chrono::steady_clock::time_point>& p) {
+    http::Request req;
+    req.method = "POST";
+    req.target = "/webhooks/8x8";
+    req.body = "{}";
+    req.received_at = first_byte;
+    handler.handle(std::move(req), [&p](http::Response r) {
+      EXPECT_EQ(r.status, 503);
+      EXPECT_EQ(json_field(r.body, "error"), "kafka_timeout");
+      p.set_value(std::chrono::steady_clock::now());
+    });
+  };
+  std::promise<std::chrono::steady_clock::time_point> prompt, slow;
+  const auto t0 = std::chrono::steady_clock::now();
+  post(t0, prompt);
+  ASSERT_TRUE(sink.wait_held(1));
+  std::this_thread::sleep_for(20ms);  // the deadline thread now sleeps until t0 + 400 ms
+  post(t0 - 300ms, slow);             // its body took 300 ms: due at t0 + 100 ms
+  auto slow_at = slow.get_future(), prompt_at = prompt.get_future();
+  ASSERT_EQ(slow_at.wait_for(2s), std::future_status::ready);
+  const auto s = slow_at.get();
+  EXPECT_GE(s - t0, 95ms);
+  EXPECT_LT(s - t0, 300ms) << "answered at its own deadline, not the earlier request's";
+  ASSERT_EQ(prompt_at.wait_for(2s), std::future_status::ready);
+  EXPECT_GE(prompt_at.get() - t0, 395ms);
+  EXPECT_EQ(handler.stats().timeouts, 2u);
+  EXPECT_EQ(handler.in_flight(), 0u);
+  EXPECT_EQ(handler.backlog_age(), std::chrono::steady_clock::duration::zero());
+}
+
+// A sink that loses a delivery callback without calling it: the request is answered at once
+// (503, the provider retries) rather than left to its deadline or never answered.
+TEST(IngestHandlerDirect, ACallbackDroppedUncalledAnswers503) {
+  FakeSink sink;
+  sink.set_mode(FakeSink::Mode::hold);
+  IngestHandler handler(test_options(), sink);
+  std::promise<http::Response> answered;
+  http::Request req;
+  req.method = "POST";
+  req.target = "/webhooks/8x8";
+  req.body = "{}";
+  handler.handle(std::move(req), [&answered](http::Response r) { answered.set_value(std::move(r)); });
+  ASSERT_TRUE(sink.wait_held(1));
+  sink.take_held();  // dropped
+  auto fut = answered.get_future();
+  ASSERT_EQ(fut.wait_for(0s), std::future_status::ready);
+  EXPECT_EQ(fut.get().status, 503);
+  EXPECT_EQ(handler.in_flight(), 0u);
+  EXPECT_EQ(handler.backlog_age(), std::chrono::steady_clock::duration::zero());
+}
+
 TEST(IngestHandlerDirect, RejectsBadRouteTables) {
   FakeSink sink;
   IngestOptions no_auth;

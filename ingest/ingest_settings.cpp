@@ -178,10 +178,10 @@ bool names_tilde_account(std::string_view path) {
 
 AccountOf account_extractor(const Provider& provider, std::string tilde_account) {
   const bool ringcentral = provider.name() == "ringcentral";
-  return [&provider, ringcentral, tilde = std::move(tilde_account)](std::string_view body) {
-    rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
-    if (doc.HasParseError() || !doc.IsObject()) return std::string();
+  // Only the members account_of() reads are parsed out of each body (json::pick_paths); the
+  // '~' fallback below reads RingCentral's event and uri, which are among them.
+  return [&provider, ringcentral, paths = provider.account_paths(), tilde = std::move(tilde_account)](std::string_view body) {
+    const rapidjson::Document doc = json::pick_paths(body, paths);
     std::string account = provider.account_of(doc);
     if (account.empty() && ringcentral && !tilde.empty()) {
       // Neither the event path nor the number's uri names a real account; one of them says `~`.

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "providers/json_paths.h"
 #include "providers/state.h"
 
 namespace numflow {
@@ -86,6 +87,9 @@ class Provider {
   virtual std::string_view name() const = 0;
   // The account a body belongs to, for the raw record's key; "" when it names none.
   virtual std::string account_of(const rapidjson::Value& body) const = 0;
+  // Every member path account_of() reads: given a document of only those values
+  // (json::pick_paths, what ingest parses per webhook), it must answer as for the whole body.
+  virtual std::vector<json::MemberPath> account_paths() const = 0;
   virtual NormalizeResult normalize(const rapidjson::Value& body, const EventContext& ctx) const = 0;
 };
 

@@ -71,6 +71,8 @@ void map_api_only(const rapidjson::Value& n, const EventContext& ctx, SlotSet& s
 
 }  // namespace
 
+std::vector<json::MemberPath> EightByEight::account_paths() const { return {{"payload", "subAccountId"}}; }
+
 std::string EightByEight::account_of(const rapidjson::Value& body) const {
   if (const auto* p = json::member(body, "payload"))
     if (auto id = json::string_member(*p, "subAccountId")) return std::string(*id);

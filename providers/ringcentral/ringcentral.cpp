@@ -63,6 +63,8 @@ std::string ringcentral_account_in(std::string_view path) {
   return std::string(rest);
 }
 
+std::vector<json::MemberPath> RingCentral::account_paths() const { return {{"event"}, {"body", "phoneNumberInfo", "uri"}}; }
+
 std::string RingCentral::account_of(const rapidjson::Value& body) const {
   std::string uri;
   if (const auto* b = json::member(body, "body"))

@@ -27,6 +27,8 @@ constexpr std::array<std::string_view, 6> kAddressFields = {"country", "address_
 
 }  // namespace
 
+std::vector<json::MemberPath> Zoom::account_paths() const { return {{"payload", "account_id"}}; }
+
 std::string Zoom::account_of(const rapidjson::Value& body) const {
   if (const auto* p = json::member(body, "payload"))
     if (auto id = json::string_member(*p, "account_id")) return std::string(*id);
