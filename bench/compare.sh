@@ -11,10 +11,10 @@
 #   ingest    wrk keep-alive, $CONNS connections, $SECONDS_LOAD s, signed provider fixtures mixed
 #             (bench/gen.py wrk): numflow-ingest, then Benthos http_server -> kafka_franz
 #   transform drain $RAW_EVENTS pre-filled 8x8 events (bench/gen.py raw) until every record is
-#             published: numflow-transform (exactly-once, default windows: 100 ms, doubling up to
+#             published: numflow-transform (exactly-once, default windows: 50 ms, doubling up to
 #             1000 ms while behind) and Benthos twice each, interleaved (the table takes the
 #             means; Benthos: kafka_franz -> json_schema -> mapping -> unarchive -> kafka_franz),
-#             then numflow with fixed 100 ms windows, with very large transactions (commits
+#             then numflow with fixed 50 ms windows, with very large transactions (commits
 #             amortized away: the at-least-once stand-in), the Kafka floor (the same stages
 #             copying bytes: bench/transform_floor), two and four instances
 #   e2e       ingest + transform, fixed rate (bench/e2e), POST -> record readable read_committed
@@ -332,7 +332,7 @@ mean() { awk -v a="$1" -v b="$2" -v f="${3:-%.0f}" 'BEGIN {printf f "\n", (a + b
 
 log "transform: numflow-transform, exactly-once, default windows (1 of 2)"
 start_transform "$RUN.eos" a "$RUN.bench.raw"; P_TR_M=$TR_PORT
-drain "numflow-transform (EOS, default windows: 100 ms, up to 1000 ms while behind; 1 of 2)" "http://127.0.0.1:$P_TR_M/metrics" "$NC_RE" "$TAKEN_RE" "$TRANSFORM_PID"
+drain "numflow-transform (EOS, default windows: 50 ms, up to 1000 ms while behind; 1 of 2)" "http://127.0.0.1:$P_TR_M/metrics" "$NC_RE" "$TAKEN_RE" "$TRANSFORM_PID"
 N_TRATE_1=$RATE N_TCPU_1=$CPU_US
 TXN_SUM=$(metricf "http://127.0.0.1:$P_TR_M/metrics" '^numflow_transform_transaction_seconds_sum')
 TXN_N=$(metric "http://127.0.0.1:$P_TR_M/metrics" '^numflow_transform_transaction_seconds_count')
@@ -357,10 +357,10 @@ N_TRATE=$(mean "$N_TRATE_1" "$N_TRATE_2") N_TCPU=$(mean "$N_TCPU_1" "$N_TCPU_2" 
 B_TRATE=$(mean "$B_TRATE_1" "$B_TRATE_2") B_TCPU=$(mean "$B_TCPU_1" "$B_TCPU_2" "%.1f")
 res "transform, mean of the two drains each: numflow $N_TRATE events/s at $N_TCPU µs/event ($N_TRATE_1, $N_TRATE_2), Benthos $B_TRATE events/s at $B_TCPU µs/event ($B_TRATE_1, $B_TRATE_2)"
 
-log "transform: fixed 100 ms windows (what the default does while it keeps up)"
+log "transform: fixed 50 ms windows (what the default does while it keeps up)"
 start_transform "$RUN.fixed" a "$RUN.bench.raw" --batch-max-ms-behind 0
 P_TR_M=$TR_PORT
-drain "numflow-transform (EOS, fixed 100 ms windows)" "http://127.0.0.1:$P_TR_M/metrics" "$NC_RE" "$TAKEN_RE" "$TRANSFORM_PID"
+drain "numflow-transform (EOS, fixed 50 ms windows)" "http://127.0.0.1:$P_TR_M/metrics" "$NC_RE" "$TAKEN_RE" "$TRANSFORM_PID"
 N_TRATE_FIXED=$RATE
 stop_pid "$TRANSFORM_PID"
 
@@ -472,7 +472,7 @@ res ""
 res "| numflow only | value | target |"
 res "|---|---|---|"
 res "| exactly-once default / very large transactions, the at-least-once stand-in (events/s) | $N_TRATE / $N_TRATE_BIG = $(fdiv "$N_TRATE" "$N_TRATE_BIG") | ≥ 0.70 |"
-res "| exactly-once fixed 100 ms windows / default (events/s) | $N_TRATE_FIXED / $N_TRATE = $(fdiv "$N_TRATE_FIXED" "$N_TRATE") | |"
+res "| exactly-once fixed 50 ms windows / default (events/s) | $N_TRATE_FIXED / $N_TRATE = $(fdiv "$N_TRATE_FIXED" "$N_TRATE") | |"
 res "| transform, 2 instances / 1 instance (events/s) | $N_TRATE2 / $N_TRATE = $(fdiv "$N_TRATE2" "$N_TRATE") | |"
 res "| transform, 4 instances / 1 instance (events/s) | $N_TRATE4 / $N_TRATE = $(fdiv "$N_TRATE4" "$N_TRATE") | |"
 for e in "${E2E_RES[@]}"; do

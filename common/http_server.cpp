@@ -226,8 +226,6 @@ struct Shared {
 
 }  // namespace
 
-class Session;
-
 class Server::Impl {
  public:
   Impl(ServerOptions o, Handler h)

@@ -43,7 +43,7 @@ Options:
 Other environment:
   KAFKA_VERSION          org.apache.kafka:kafka_2.13 version (default 4.1.2)
   NUMFLOW_KAFKA_CACHE    jar cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/numflow/kafka-$KAFKA_VERSION)
-  NUMFLOW_KAFKA_HEAP     broker max heap (default 512m)
+  NUMFLOW_KAFKA_HEAP     broker heap, fixed (-Xms = -Xmx; default 1g, as Kafka's own start script)
   NUMFLOW_KAFKA_JAVA_OPTS  extra JVM options for the broker
   JAVA_HOME              Java 17+ to use (default: java on PATH)
 
@@ -68,7 +68,11 @@ CONTROLLER_PORT=${NUMFLOW_KAFKA_CONTROLLER_PORT:-}
 DIR=${NUMFLOW_KAFKA_DIR:-}
 START_TIMEOUT=${NUMFLOW_KAFKA_START_TIMEOUT:-60}
 STOP_TIMEOUT=${NUMFLOW_KAFKA_STOP_TIMEOUT:-30}
-HEAP=${NUMFLOW_KAFKA_HEAP:-512m}
+# Kafka's own kafka-server-start.sh default. A smaller heap that grows on demand (512m max was
+# the default here) ran G1's concurrent cycles and mixed collections all the time under the
+# benchmarks' load, with pauses up to 167 ms; a fixed 1 GB one did young collections only, the
+# longest 60-92 ms (docs/PERFORMANCE.md).
+HEAP=${NUMFLOW_KAFKA_HEAP:-1g}
 read -r -a EXTRA_PROPS <<<"${NUMFLOW_KAFKA_PROPERTIES:-}"
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 FRESH=0 FOLLOW=0 LINES=100
@@ -445,7 +449,7 @@ launch() {
     # setsid: its own session, so the broker is not hit by the Ctrl-C or process-group kill aimed
     # at whatever ran `kafka.sh start` (ctest, CI steps). This subshell is not a process group
     # leader, so setsid execs in place and $! below is the JVM's pid.
-    exec setsid "$JAVA" "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    exec setsid "$JAVA" "-Xmx$HEAP" "-Xms$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
       -Dkafka.logs.dir="$LOGDIR" -Dlog4j2.configurationFile="$DIR/log4j2.xml" \
       ${opts[@]+"${opts[@]}"} \

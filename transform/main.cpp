@@ -31,7 +31,7 @@ Settings service_settings() {
       .add({"state-topic", "numflow.number-state", "internal: compacted changelog of per-number state"})
       .add({"batch-max-messages", "50000", "messages per transaction (the time windows usually end it first)",
             Option::Kind::integer, false, 1, 1000000})
-      .add({"batch-max-ms", "100", "longest a transaction collects before it commits while the stage keeps up",
+      .add({"batch-max-ms", "50", "longest a transaction collects before it commits while the stage keeps up",
             Option::Kind::integer, false, 1, 5000})
       .add({"batch-max-ms-behind", "1000",
             "while a backlog waits, windows double from --batch-max-ms up to this (fewer commits, faster "

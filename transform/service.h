@@ -33,7 +33,7 @@ struct ServiceOptions {
   std::string instance_id;  // stable per instance: part of the transactional ids
   // The command line's defaults (transform/main.cpp).
   int batch_max_messages = 50000;
-  int batch_max_ms = 100;
+  int batch_max_ms = 50;
   int batch_idle_ms = 5;
   int batch_max_ms_behind = 1000;
   std::string default_ringcentral_account;  // for events whose account is "~"
