@@ -13,16 +13,25 @@
 // Beyond sanitizer reports it checks that nothing is let in without its credential: an accepted
 // (or answered) Zoom request carries a signature recomputed here with OpenSSL over the exact body
 // and a fresh timestamp; an accepted RingCentral request carries the token; an accepted 8x8 request
-// the Authorization value and an allowed source; IPv4 CIDR matches agree with a reference.
+// the Authorization value and an allowed source; IPv4 CIDR matches agree with a reference. And the
+// body's account as ingest reads it for the raw key (only the provider's account paths,
+// json::pick_paths) is what account_of() says from the whole body, whenever the body is JSON with
+// no member name twice in one object (the one case where they may differ, documented there).
 #include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
+
+#include <rapidjson/document.h>
 
 #include "common/net.h"
 #include "fuzz/fuzz_util.h"
 #include "providers/8x8/eight_by_eight_auth.h"
+#include "providers/json_paths.h"
+#include "providers/registry.h"
 #include "providers/ringcentral/ringcentral_auth.h"
 #include "providers/zoom/zoom_auth.h"
 
@@ -192,6 +201,37 @@ void fuzz_cidrs(const std::vector<std::string>& cidrs, const http::Request& r) {
   }
 }
 
+// Without recursion: an iterative parse accepts nesting deeper than any stack.
+bool has_duplicate_names(const rapidjson::Value& root) {
+  std::vector<const rapidjson::Value*> todo = {&root};
+  std::vector<std::string_view> names;
+  while (!todo.empty()) {
+    const rapidjson::Value* v = todo.back();
+    todo.pop_back();
+    if (v->IsArray()) {
+      for (const auto& e : v->GetArray()) todo.push_back(&e);
+    } else if (v->IsObject()) {
+      names.clear();
+      for (const auto& m : v->GetObject()) {
+        names.emplace_back(m.name.GetString(), m.name.GetStringLength());
+        todo.push_back(&m.value);
+      }
+      std::sort(names.begin(), names.end());
+      if (std::adjacent_find(names.begin(), names.end()) != names.end()) return true;
+    }
+  }
+  return false;
+}
+
+void check_account(std::string_view provider, const std::string& body) {
+  const Provider* p = find_provider(provider);
+  const std::string picked = p->account_of(json::pick_paths(body, p->account_paths()));
+  rapidjson::Document whole;
+  whole.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+  if (whole.HasParseError() || has_duplicate_names(whole)) return;
+  fz::check(picked == p->account_of(whole), "the account read from its paths differs from the whole body's", picked);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -215,6 +255,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   r.received_at = std::chrono::steady_clock::now();
 
   query_value(r.query(), "token");
+  check_account(kind == 0 ? "zoom" : kind == 1 ? "ringcentral" : "8x8", r.body);
   switch (kind) {
     case 0:
       check_zoom(r, zoom().check(r));

@@ -1,8 +1,6 @@
 #pragma once
 // Small helpers for reading provider bodies and writing canonical JSON fragments.
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <optional>
 #include <string>
