@@ -31,6 +31,7 @@ class Picker : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Picker> {
     return true;
   }
   bool String(const char* s, rapidjson::SizeType len, bool) {
+    if (key_ == 0) return true;  // not on a path: no copy (most strings of a body)
     return take(rapidjson::Value(s, len, out_.GetAllocator()));
   }
   bool Int(int v) { return take(rapidjson::Value(v)); }
