@@ -1,6 +1,9 @@
 #include "common/http_server.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <ctime>
 #include <future>
@@ -8,6 +11,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -17,6 +21,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -258,6 +263,12 @@ class Server::Impl {
 
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
+  struct Watch {
+    asio::posix::stream_descriptor fd;
+    std::function<void()> on_readable;
+  };
+  void watch(int fd, std::function<void()> on_readable);
+  void arm(Watch& w);
   void unregister(Session* s);
   void error(std::string_view what) const {
     if (opt.on_error) {
@@ -294,6 +305,7 @@ class Server::Impl {
   asio::strand<asio::io_context::executor_type> accept_strand;
   tcp::acceptor acceptor;
   asio::steady_timer accept_retry;
+  std::vector<std::unique_ptr<Watch>> watches;  // added before the threads run, or under life_m
   std::vector<std::thread> threads;
 };
 
@@ -1020,6 +1032,35 @@ void Server::run() {
 }
 
 void Server::join() { impl_->join(); }
+
+void Server::Impl::watch(int fd, std::function<void()> on_readable) {
+  // A duplicate: the descriptor object closes what it holds, the caller keeps its fd.
+  const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) throw std::system_error(errno, std::generic_category(), "http::Server::watch: dup");
+  auto w = std::make_unique<Watch>(Watch{asio::posix::stream_descriptor(ioc, own), std::move(on_readable)});
+  Watch& ref = *w;
+  {
+    std::lock_guard lock(life_m);
+    watches.push_back(std::move(w));
+  }
+  asio::post(ioc, [this, &ref] { arm(ref); });
+}
+
+void Server::Impl::arm(Watch& w) {
+  w.fd.async_wait(asio::posix::descriptor_base::wait_read, [this, &w](beast::error_code ec) {
+    if (ec) return;  // the server is stopping
+    try {
+      w.on_readable();
+    } catch (const std::exception& e) {
+      error(std::string("http watch callback threw: ") + e.what());
+    } catch (...) {
+      error("http watch callback threw");
+    }
+    arm(w);
+  });
+}
+
+void Server::watch(int fd, std::function<void()> on_readable) { impl_->watch(fd, std::move(on_readable)); }
 
 std::uint16_t Server::port() const { return impl_->port; }
 

@@ -154,6 +154,13 @@ class Server {
   // Blocks until the server has been stopped (shutdown() or stop(), from another thread).
   void join();
 
+  // Runs `on_readable` on an io thread whenever `fd` is readable, until the server stops
+  // (e.g. a producer's delivery-report pipe: the answers it triggers then start on the thread
+  // that writes them). on_readable must consume what made the fd readable, or it runs again at
+  // once; like the handler it must not block. The fd stays the caller's and must stay open while
+  // the server runs. Call after start().
+  void watch(int fd, std::function<void()> on_readable);
+
   // The bound port (useful with port 0). Valid after start().
   std::uint16_t port() const;
 

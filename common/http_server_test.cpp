@@ -1,8 +1,11 @@
 #include "common/http_server.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -156,6 +159,52 @@ TEST(HttpServer, EchoesRequestParts) {
   EXPECT_THAT(r->header("Date"), HasSubstr("GMT"));
   EXPECT_TRUE(server.shutdown(2s));
   EXPECT_FALSE(server.running());
+}
+
+// A watched fd's callback runs on the io thread, once per readiness (it drains the fd), and the
+// server still stops cleanly with the watch armed; the caller's fd stays open.
+TEST(HttpServer, WatchRunsTheCallbackOnTheIoThreadWhenTheFdIsReadable) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_NONBLOCK), 0);
+  std::atomic<int> calls{0};
+  std::thread::id io_thread, ran_on;
+  std::mutex m;
+  Server server(local(), [&](Request&&, Respond respond) {
+    {
+      std::lock_guard lock(m);
+      io_thread = std::this_thread::get_id();
+    }
+    respond(Response::text(200, "ok"));
+  });
+  server.start();
+  server.watch(fds[0], [&] {
+    char buf[16];
+    while (::read(fds[0], buf, sizeof buf) > 0) {
+    }
+    {
+      std::lock_guard lock(m);
+      ran_on = std::this_thread::get_id();
+    }
+    calls.fetch_add(1);
+  });
+  ASSERT_EQ(::write(fds[1], "x", 1), 1);
+  ASSERT_TRUE(eventually([&] { return calls.load() == 1; }));
+  ASSERT_EQ(::write(fds[1], "yz", 2), 2);
+  ASSERT_TRUE(eventually([&] { return calls.load() == 2; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(calls.load(), 2) << "a drained fd must not call again";
+
+  TestClient c(server.port());
+  ASSERT_TRUE(c.send(TestClient::request("GET", "/", "")));
+  ASSERT_TRUE(c.read_response());
+  {
+    std::lock_guard lock(m);
+    EXPECT_EQ(ran_on, io_thread) << "one io thread: the callback runs where the handler does";
+  }
+  EXPECT_TRUE(server.shutdown(2s));
+  EXPECT_EQ(::write(fds[1], "x", 1), 1) << "the caller's fd is still open";
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST(HttpServer, KeepAliveManySequentialRequests) {

@@ -272,6 +272,10 @@ int main(int argc, char** argv) {
   po.topics = {specs.front()};  // ingest provisions only the raw topic it writes
   po.readiness_topic = io.raw_topic;
   po.on_delivery = [&metrics](double seconds, bool ok) { metrics.observe_produce(seconds, ok); };
+  // Delivery reports are served on the HTTP io thread that writes the answers they trigger, not
+  // handed over from the producer's poll thread: paired runs, 64 connections, the signed mix:
+  // 25.7-28.1 -> 22.9-23.7 µs of CPU per webhook, 34,300-36,600 -> 41,300 webhooks/s.
+  po.caller_serves_reports = true;
   std::unique_ptr<publish::KafkaProducer> producer;
   std::unique_ptr<ingest::IngestHandler> handler;
   try {
@@ -317,6 +321,7 @@ int main(int argc, char** argv) {
   http::Server admin(mo, admin_handler(registry, [&] { return producer->ready(); }));
   try {
     server.start();
+    server.watch(producer->report_fd(), [&producer] { producer->serve_reports(); });
     admin.start();
   } catch (const std::exception& e) {
     log::error("cannot listen", {{"reason", e.what()}});

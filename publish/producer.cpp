@@ -1,6 +1,11 @@
 #include "publish/producer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <system_error>
 
 #include "common/log.h"
 
@@ -14,7 +19,18 @@ struct Pending {
 
 }  // namespace
 
+KafkaProducer::WakePipe::~WakePipe() {
+  if (read_end >= 0) ::close(read_end);
+  if (write_end >= 0) ::close(write_end);
+}
+
 KafkaProducer::KafkaProducer(ProducerOptions options) : options_(std::move(options)) {
+  if (options_.caller_serves_reports) {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+    wake_.read_end = fds[0];
+    wake_.write_end = fds[1];
+  }
   rk_.store(create_handle());
   if (options_.topics.empty()) topics_ok_.store(true);
   poller_ = std::thread([this] { poll_loop(); });
@@ -31,6 +47,12 @@ std::shared_ptr<rd_kafka_t> KafkaProducer::create_handle() {
   if (!rk) {
     rd_kafka_conf_destroy(conf);
     throw std::invalid_argument(std::string("cannot create Kafka producer: ") + err);
+  }
+  if (wake_.write_end >= 0) {
+    // librdkafka writes the byte when the queue of reports goes from empty to non-empty.
+    rd_kafka_queue_t* reports = rd_kafka_queue_get_main(rk);
+    rd_kafka_queue_io_event_enable(reports, wake_.write_end, "r", 1);
+    rd_kafka_queue_destroy(reports);
   }
   return std::shared_ptr<rd_kafka_t>(rk, [](rd_kafka_t* h) { rd_kafka_destroy(h); });
 }
@@ -136,13 +158,27 @@ void KafkaProducer::on_error(rd_kafka_t* rk, int err, const char* reason, void* 
   log::warn("kafka", {{"error", rd_kafka_err2name(code)}, {"reason", reason ? reason : ""}});
 }
 
+void KafkaProducer::serve_reports() {
+  char drained[256];
+  while (::read(wake_.read_end, drained, sizeof drained) > 0) {
+  }
+  // One poll serves every report queued now; one queued after it finds the queue empty and
+  // writes to the pipe again.
+  rd_kafka_poll(rk_.load().get(), 0);
+}
+
 void KafkaProducer::poll_loop() {
-  // Delivery reports are served here; keep going after stop_ until the destructor's purge has
-  // reported every message.
+  // Delivery reports are served here (or by the caller, with this loop as a backstop every 50 ms);
+  // keep going after stop_ until the destructor's purge has reported every message.
   for (;;) {
     const auto rk = rk_.load();
     if (stop_.load() && rd_kafka_outq_len(rk.get()) == 0) break;
-    rd_kafka_poll(rk.get(), 50);
+    if (wake_.read_end >= 0 && !stop_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      rd_kafka_poll(rk.get(), 0);
+    } else {
+      rd_kafka_poll(rk.get(), 50);
+    }
     // Retired producers: serve their remaining (failed) delivery reports, then let them go.
     std::lock_guard lock(retired_mu_);
     for (auto it = retired_.begin(); it != retired_.end();) {

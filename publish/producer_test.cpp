@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <poll.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,7 +18,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ProducerMock : public ::testing::Test {
+// Every test runs twice: reports served by the producer's poll thread, and by the caller's event
+// loop (caller_serves_reports, as numflow-ingest does on its HTTP io thread): here a thread that
+// waits on report_fd() and calls serve_reports().
+class ProducerMock : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     mc_ = kafka_.cluster();
@@ -27,9 +31,25 @@ class ProducerMock : public ::testing::Test {
                     {"message.timeout.ms", "2000"}};
     o.readiness_topic = "raw";
     o.metadata_interval_ms = 100;
+    o.caller_serves_reports = GetParam();
     producer_ = std::make_unique<KafkaProducer>(o);
+    if (GetParam()) loop_ = std::thread([this] { serve_loop(); });
   }
-  void TearDown() override { producer_.reset(); }
+  void TearDown() override {
+    loop_stop_.store(true);
+    if (loop_.joinable()) loop_.join();
+    producer_.reset();
+  }
+
+  void serve_loop() {
+    pollfd p{producer_->report_fd(), POLLIN, 0};
+    while (!loop_stop_.load()) {
+      if (::poll(&p, 1, 20) > 0) {
+        wakeups_.fetch_add(1);
+        producer_->serve_reports();
+      }
+    }
+  }
 
   bool wait_ready(bool want, std::chrono::milliseconds timeout = 10s) {
     const auto until = std::chrono::steady_clock::now() + timeout;
@@ -52,18 +72,72 @@ class ProducerMock : public ::testing::Test {
     return f.get();
   }
 
+  // The thread that ran the last delivery callback.
+  Delivery send_from(const std::string& value, std::thread::id& ran_on) {
+    auto p = std::make_shared<std::promise<std::pair<Delivery, std::thread::id>>>();
+    auto f = p->get_future();
+    producer_->submit(Message{"raw", "8x8:a", value, {}},
+                      [p](DeliveryResult r) { p->set_value({r.status, std::this_thread::get_id()}); });
+    if (f.wait_for(10s) != std::future_status::ready) return Delivery::failed;
+    const auto [status, id] = f.get();
+    ran_on = id;
+    return status;
+  }
+
   testing::MockKafka kafka_{1};  // first: destroyed last
   rd_kafka_mock_cluster_t* mc_ = nullptr;
   std::unique_ptr<KafkaProducer> producer_;
+  std::thread loop_;
+  std::atomic<bool> loop_stop_{false};
+  std::atomic<int> wakeups_{0};
 };
 
-TEST_F(ProducerMock, PersistedOnlyAfterTheDeliveryReport) {
+INSTANTIATE_TEST_SUITE_P(Reports, ProducerMock, ::testing::Values(false, true),
+                         [](const auto& param_info) { return param_info.param ? "ServedByCaller" : "ServedByPollThread"; });
+
+TEST_P(ProducerMock, ReportsRunWhereTheyAreServed) {
+  ASSERT_TRUE(wait_ready(true));
+  EXPECT_EQ(producer_->report_fd() >= 0, GetParam());
+  // The poll thread backstops a caller that is slow to serve (every 50 ms), so one report may
+  // run there by chance; most must run on the serving loop.
+  int on_loop = 0;
+  for (int i = 0; i < 10; ++i) {
+    std::thread::id ran_on;
+    ASSERT_EQ(send_from("{\"i\":" + std::to_string(i) + "}", ran_on), Delivery::persisted);
+    if (GetParam() && ran_on == loop_.get_id()) ++on_loop;
+  }
+  if (GetParam()) {
+    EXPECT_GE(on_loop, 8);
+    EXPECT_GE(wakeups_.load(), 8) << "the fd must turn readable for each report";
+  }
+}
+
+TEST(ProducerCallerServes, WithNobodyServingTheBackstopStillDelivers) {
+  testing::MockKafka kafka{1};
+  kafka.create_topic("raw", 1, 1);
+  ProducerOptions o;
+  o.properties = {{"bootstrap.servers", kafka.bootstraps()}, {"log_level", "0"}, {"message.timeout.ms", "2000"}};
+  o.readiness_topic = "raw";
+  o.metadata_interval_ms = 100;
+  o.caller_serves_reports = true;
+  KafkaProducer producer(o);
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (!producer.ready() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(producer.ready());
+  auto p = std::make_shared<std::promise<Delivery>>();
+  auto f = p->get_future();
+  producer.submit(Message{"raw", "8x8:a", "{}", {}}, [p](DeliveryResult r) { p->set_value(r.status); });
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(f.get(), Delivery::persisted);
+}
+
+TEST_P(ProducerMock, PersistedOnlyAfterTheDeliveryReport) {
   ASSERT_TRUE(wait_ready(true));
   EXPECT_EQ(send("{}"), Delivery::persisted);
   EXPECT_EQ(producer_->in_flight(), 0u);
 }
 
-TEST_F(ProducerMock, BrokerDownMeansUnavailableOrFailedNeverPersisted) {
+TEST_P(ProducerMock, BrokerDownMeansUnavailableOrFailedNeverPersisted) {
   ASSERT_TRUE(wait_ready(true));
   rd_kafka_mock_broker_set_down(mc_, 1);
   const auto status = send("{\"while\":\"down\"}");
@@ -73,7 +147,7 @@ TEST_F(ProducerMock, BrokerDownMeansUnavailableOrFailedNeverPersisted) {
   EXPECT_EQ(send("{}"), Delivery::persisted);
 }
 
-TEST_F(ProducerMock, FatalErrorRebuildsTheProducer) {
+TEST_P(ProducerMock, FatalErrorRebuildsTheProducer) {
   ASSERT_TRUE(wait_ready(true));
   ASSERT_EQ(send("{\"n\":1}"), Delivery::persisted);
   // What librdkafka 2.0.2's idempotent producer raises after a sequence desynchronization.
