@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
 
 namespace numflow::crypto {
@@ -93,6 +95,40 @@ std::string random_hex_id() {
   unsigned char buf[16];
   if (RAND_bytes(buf, sizeof buf) != 1) throw std::runtime_error("RAND_bytes failed");
   return to_hex(std::string_view(reinterpret_cast<const char*>(buf), sizeof buf));
+}
+
+namespace {
+
+// splitmix64's finalizer: a bijection on 64 bits, so distinct counters give distinct outputs.
+std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void put_hex64(char* out, std::uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i, v >>= 4) out[i] = kDigits[v & 0xF];
+}
+
+}  // namespace
+
+std::string unique_hex_id() {
+  // Per thread: a random 64-bit prefix and a random starting counter, drawn once.
+  struct State {
+    std::uint64_t prefix = 0, counter = 0;
+    State() {
+      unsigned char seed[16];
+      if (RAND_bytes(seed, sizeof seed) != 1) throw std::runtime_error("RAND_bytes failed");
+      std::memcpy(&prefix, seed, 8);
+      std::memcpy(&counter, seed + 8, 8);
+    }
+  };
+  thread_local State state;
+  std::string out(32, '\0');
+  put_hex64(out.data(), state.prefix);
+  put_hex64(out.data() + 16, mix64(state.counter++));
+  return out;
 }
 
 }  // namespace numflow::crypto

@@ -1,7 +1,10 @@
 // time, crypto and log: small pieces every record and request depends on.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <thread>
+#include <unordered_set>
+#include <vector>
 
 #include "common/crypto.h"
 #include "common/log.h"
@@ -81,6 +84,27 @@ TEST(Crypto, ConstantTimeEqual) {
   EXPECT_TRUE(crypto::constant_time_equal("", ""));
   EXPECT_NE(crypto::random_hex_id(), crypto::random_hex_id());
   EXPECT_EQ(crypto::random_hex_id().size(), 32u);
+}
+
+TEST(Crypto, UniqueHexIdsDoNotRepeatWithinOrAcrossThreads) {
+  std::vector<std::vector<std::string>> per_thread(4);
+  std::vector<std::thread> threads;
+  for (auto& ids : per_thread)
+    threads.emplace_back([&ids] {
+      for (int i = 0; i < 50000; ++i) ids.push_back(crypto::unique_hex_id());
+    });
+  for (auto& t : threads) t.join();
+  std::unordered_set<std::string> all;
+  for (const auto& ids : per_thread)
+    for (const auto& id : ids) {
+      ASSERT_EQ(id.size(), 32u);
+      ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+      all.insert(id);
+    }
+  EXPECT_EQ(all.size(), 200000u);
+  // Each thread has its own random prefix.
+  EXPECT_NE(per_thread[0][0].substr(0, 16), per_thread[1][0].substr(0, 16));
+  EXPECT_EQ(per_thread[0][0].substr(0, 16), per_thread[0][1].substr(0, 16));
 }
 
 TEST(Log, OneJsonObjectPerLineWithEscaping) {

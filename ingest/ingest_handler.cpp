@@ -346,7 +346,7 @@ http::Handler IngestHandler::handler() {
 
 void IngestHandler::handle(http::Request&& req, http::Respond respond) {
   Core& c = *core_;
-  const std::string request_id = crypto::random_hex_id();
+  const std::string request_id = crypto::unique_hex_id();
   const std::string_view path = req.path();
   const ProviderRoute* route = c.find_route(path);
 

@@ -399,7 +399,7 @@ void EightByEightPoller::run() {
 void EightByEightPoller::poll(Target& target) {
   const PollerOptions& o = options_;
   Worker& w = *worker_;
-  const std::string request_id = crypto::random_hex_id();
+  const std::string request_id = crypto::unique_hex_id();
   auto stopping = [this] {
     std::lock_guard lock(shared_->mu);
     return shared_->stopping;
