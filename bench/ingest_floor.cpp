@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/produce_webhook.h"
 #include "publish/kafka_config.h"
 
 namespace {
@@ -45,10 +46,10 @@ struct Options {
 
 // numflow-ingest's answer, without its X-Request-Id and Cache-Control headers.
 constexpr std::string_view kBody = R"({"status":"accepted","request_id":"0123456789abcdef01234567"})";
-static_assert(kBody.size() == 61);
 constexpr std::string_view kResponse =
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 61\r\n\r\n"
     R"({"status":"accepted","request_id":"0123456789abcdef01234567"})";
+static_assert(kBody.size() == 61 && kResponse.ends_with(kBody));
 
 struct Conn {
   int fd = -1;
@@ -94,28 +95,11 @@ std::size_t request_end(const std::string& in, std::size_t& body_at, std::size_t
 
 void Floor::produce(Conn& c, std::string_view body) {
   const std::string key = "8x8:bench-" + std::to_string(next_key_++ % 1000);
-  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(4);
-  for (const char* h : {"numflow-provider", "numflow-received-at", "numflow-request-id", "content-type"})
-    rd_kafka_header_add(hdrs, h, -1, "0123456789abcdef0123456789", -1);
   // The opaque carries fd and generation: the report finds its connection without a lookup table.
   const auto tag = (static_cast<std::uintptr_t>(c.generation) << 32) | static_cast<std::uintptr_t>(c.fd);
-  rd_kafka_vu_t vus[6];
-  vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-  vus[0].u.cstr = o_.topic.c_str();
-  vus[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-  vus[1].u.i = RD_KAFKA_MSG_F_COPY;
-  vus[2].vtype = RD_KAFKA_VTYPE_KEY;
-  vus[2].u.mem = {const_cast<char*>(key.data()), key.size()};  // copied, never written through
-  vus[3].vtype = RD_KAFKA_VTYPE_VALUE;
-  vus[3].u.mem = {const_cast<char*>(body.data()), body.size()};
-  vus[4].vtype = RD_KAFKA_VTYPE_HEADERS;
-  vus[4].u.headers = hdrs;
-  vus[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
-  vus[5].u.ptr = reinterpret_cast<void*>(tag);
-  if (rd_kafka_error_t* e = rd_kafka_produceva(rk_, vus, 6)) {
+  if (rd_kafka_error_t* e = numflow::bench::produce_webhook(rk_, o_.topic, key, body, reinterpret_cast<void*>(tag))) {
     std::fprintf(stderr, "ingest_floor: produce: %s\n", rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
-    rd_kafka_headers_destroy(hdrs);
     close_conn(c);
     return;
   }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bench/process_cpu.h"
+#include "bench/produce_webhook.h"
 #include "publish/kafka_config.h"
 
 namespace {
@@ -48,30 +49,8 @@ struct Loop {
   void send() {
     const std::string key = "8x8:bench-" + std::to_string(next_key++ % 1000);
     auto* sent = new Clock::time_point(Clock::now());
-    // The headers numflow-ingest writes, so the records are the same size as its raw records.
-    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(4);
-    for (const char* h : {"numflow-provider", "numflow-received-at", "numflow-request-id", "content-type"})
-      rd_kafka_header_add(hdrs, h, -1, "0123456789abcdef0123456789", -1);
-    rd_kafka_vu_t vus[6];
-    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-    vus[0].u.cstr = o->topic.c_str();
-    vus[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    vus[1].u.i = RD_KAFKA_MSG_F_COPY;
-    vus[2].vtype = RD_KAFKA_VTYPE_KEY;
-    vus[2].u.mem = {const_cast<char*>(key.data()), key.size()};  // copied, never written through
-    vus[3].vtype = RD_KAFKA_VTYPE_VALUE;
-    vus[3].u.mem = {payload.data(), payload.size()};
-    vus[4].vtype = RD_KAFKA_VTYPE_HEADERS;
-    vus[4].u.headers = hdrs;
-    vus[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
-    vus[5].u.ptr = sent;
-    rd_kafka_error_t* e = rd_kafka_produceva(rk, vus, 6);
-    const bool err = e != nullptr;
-    if (e) {
+    if (rd_kafka_error_t* e = numflow::bench::produce_webhook(rk, o->topic, key, payload, sent)) {
       rd_kafka_error_destroy(e);
-      rd_kafka_headers_destroy(hdrs);
-    }
-    if (err) {
       delete sent;
       ++failures;
     }
