@@ -326,6 +326,9 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
   void start() {
+    // The monitor's read (below) must return would_block, not wait, on a spurious wake-up.
+    beast::error_code ec;
+    stream_.socket().non_blocking(true, ec);
     if (state_ != State::closed) do_idle();
   }
 
@@ -561,13 +564,24 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void dispatch(Request&& req);
 
+  // Waits for readiness, not for bytes: an async_read_some starts with a speculative read, and
+  // while a webhook waits for Kafka the client almost never sends anything, so that read was a
+  // syscall per request that failed with EAGAIN on the io thread. Readiness comes only when the
+  // client does send (a pipelined request) or closes; then one read says which.
   void start_monitor() {
     if (buffer_.size() >= kMonitorCap) return;
     monitoring_ = true;
-    stream_.socket().async_read_some(buffer_.prepare(kReadChunk),
-                                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                       self->on_monitor(ec, n);
-                                     });
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this()](beast::error_code ec) { self->on_monitor_ready(ec); });
+  }
+
+  void on_monitor_ready(beast::error_code ec) {
+    std::size_t n = 0;
+    if (!ec && state_ != State::closed) {
+      n = stream_.socket().read_some(buffer_.prepare(kReadChunk), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};  // spurious: wait again
+    }
+    on_monitor(ec, n);
   }
 
   void on_monitor(beast::error_code ec, std::size_t n) {
