@@ -123,7 +123,7 @@ void Floor::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) 
 }
 
 void Floor::respond(Conn& c) {
-  // 150 bytes into an idle loopback socket: a short write only happens to a client that stopped
+  // ~135 bytes into an idle loopback socket: a short write only happens to a client that stopped
   // reading, which wrk does not do; the floor closes such a connection rather than buffer.
   if (::write(c.fd, kResponse.data(), kResponse.size()) != static_cast<ssize_t>(kResponse.size())) close_conn(c);
 }

@@ -305,7 +305,7 @@ class Server::Impl {
   asio::strand<asio::io_context::executor_type> accept_strand;
   tcp::acceptor acceptor;
   asio::steady_timer accept_retry;
-  std::vector<std::unique_ptr<Watch>> watches;  // added before the threads run, or under life_m
+  std::vector<std::unique_ptr<Watch>> watches;  // appended under life_m; destroyed before ioc
   std::vector<std::thread> threads;
 };
 
