@@ -8,9 +8,10 @@
 //   later, from any thread, exactly once. The response is posted back to the connection's strand.
 //   If the client has gone in the meantime, or the server has been stopped or destroyed, the
 //   response is dropped. A Respond that is destroyed without being called answers 500.
-//   While a request is being handled the connection is watched: a client that closes (FIN or
-//   RST) is treated as gone, its connection closed at once, and its response later dropped (so a
-//   client that half-closes after sending does not get an answer; webhook senders do not do that).
+//   While a request is being handled (from watch_client_after on) the connection is watched: a
+//   client that closes (FIN or RST) is treated as gone, its connection closed at once, and its
+//   response later dropped (so a client that half-closes after sending does not get an answer;
+//   webhook senders do not do that).
 // - Limits: body bytes (413, without reading the body), header bytes (431), connections (503 and
 //   close), a total read deadline per request (slow clients are closed), an idle keep-alive
 //   timeout, a write timeout.
@@ -108,6 +109,11 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60000};   // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{10000};  // writing one response
   std::chrono::milliseconds linger_timeout{2000};  // draining input after a closing response
+  // A request still waiting for its answer after between one and two of these gets its
+  // connection watched, so that a client that goes away is noticed (closed, its answer dropped)
+  // while the handler works. Answers that come sooner cost no system call for it. 0: every
+  // request is watched from the start.
+  std::chrono::milliseconds watch_client_after{50};
   int backlog = 0;                                 // listen backlog; 0: SOMAXCONN
   // Optional sink for rare server-side problems (accept errors, handler exceptions). Never
   // receives request contents. Called from io threads.

@@ -277,9 +277,17 @@ TEST(HttpServer, PipelinedRequestsAreHandledOneAtATimeInOrder) {
   EXPECT_EQ(server.stats().connections_accepted, 1u);
 }
 
-TEST(HttpServer, ClientGoneBeforeAnswerDropsTheResponse) {
+// Watching from the start, or only requests still waiting after a sweep or two (the default).
+class HttpServerClientGone : public ::testing::TestWithParam<std::chrono::milliseconds> {};
+
+INSTANTIATE_TEST_SUITE_P(WatchDelay, HttpServerClientGone, ::testing::Values(0ms, 50ms),
+                         [](const auto& p) { return "After" + std::to_string(p.param.count()) + "ms"; });
+
+TEST_P(HttpServerClientGone, ClientGoneBeforeAnswerDropsTheResponse) {
   Holder holder;
-  Server server(local(), holder.handler());
+  ServerOptions o = local();
+  o.watch_client_after = GetParam();
+  Server server(o, holder.handler());
   server.start();
   {
     TestClient c(server.port());
@@ -406,6 +414,36 @@ TEST(HttpServer, BodyMemoryBudgetAnswers503AndIsGivenBack) {
   r = e.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+// One timer per connection serves every phase: a busy keep-alive connection outlives the
+// shortest timeout, an idle one waits out its own (longer) one, and a stalled read is still cut.
+TEST(HttpServer, EachPhaseKeepsItsOwnDeadline) {
+  ServerOptions o = local();
+  o.read_timeout = 300ms;
+  o.idle_timeout = 10s;
+  Server server(o, [](Request&& r, Respond respond) { respond(echo(r)); });
+  server.start();
+  TestClient c(server.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 14; ++i) {  // 700 ms of requests, each read well within 300 ms
+    ASSERT_TRUE(c.send(TestClient::request("GET", "/" + std::to_string(i))));
+    auto r = c.read_response();
+    ASSERT_TRUE(r) << "request " << i;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GT(std::chrono::steady_clock::now() - t0, 600ms);
+  EXPECT_FALSE(c.wait_closed(700ms));  // idle longer than the read timeout: still open
+  ASSERT_TRUE(c.send(TestClient::request("GET", "/after-idle")));
+  ASSERT_TRUE(c.read_response());
+  const auto t1 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"));
+  EXPECT_TRUE(c.wait_closed(3s));
+  const auto took = std::chrono::steady_clock::now() - t1;
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 1500ms);
+  EXPECT_TRUE(eventually([&] { return server.stats().read_timeouts == 1u; }));
+  EXPECT_EQ(server.stats().requests, 15u);
 }
 
 TEST(HttpServer, IdleKeepAliveTimeoutClosesConnection) {
