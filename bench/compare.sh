@@ -19,7 +19,8 @@
 #             then numflow with fixed 50 ms windows, with very large transactions (commits
 #             amortized away: the at-least-once stand-in), the Kafka floor (the same stages
 #             copying bytes: bench/transform_floor), two and four instances
-#   e2e       ingest + transform, fixed rate (bench/e2e), POST -> record readable read_committed
+#   e2e       ingest + transform, fixed rate (bench/e2e), POST -> record readable read_committed;
+#             the last rate also hop by hop (gen.py hops: raw, fragment, change, read)
 #   memory    ingest RSS with $MANY_CONNS keep-alive connections posting at once
 # CPU is utime+stime from /proc/PID/stat of each service over its phase.
 #
@@ -464,8 +465,12 @@ for rate in $E2E_RATES; do
   res "e2e at $rate/s: $sent; latency ms $st; CPU per webhook: ingest $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, transform $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs${KAFKA_PID:+, broker $(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$n" "%.1f") µs}"
   E2E_RES+=("$rate $(sed -E 's/.*p50=([^ ]+) p99=([^ ]+).*/\1 \2/' <<<"$st")")
   prefix=$((prefix + 1))
+  LAST_RATE=$rate
 done
 stop_pid "$TRANSFORM_PID"
+# Where the time of the last rate went, hop by hop (each stage's record timestamps; gen.py hops).
+res "e2e at $LAST_RATE/s, $(python3 "$HERE/gen.py" hops "$WORK/sent-$LAST_RATE.txt" "$WORK/recv-$LAST_RATE.txt" "$B" \
+      "$RUN.e2e.raw" "$RUN.e2e.fragments" "$RUN.e2e.number-changes" 2>&1 | tail -1)"
 
 # ---------------------------------------------------------------- (5) ingest memory, many connections
 log "memory: numflow-ingest with $MANY_CONNS keep-alive connections"

@@ -179,8 +179,66 @@ def cmd_stamp():
         out.flush()
 
 
+def cmd_hops(sent, recv, brokers, raw_topic, fragments_topic, changes_topic):
+    """Where end-to-end time goes, per webhook: its send, the raw record's, the fragment's and the
+    number-change record's timestamps (each set when its stage produced it), and when the reader
+    saw the change. Hops: ingest (send -> raw produce), normalize (raw -> fragment produce: fetch
+    and work), merge (fragment -> change produce: waiting for normalize's commit, fetch, work),
+    visible (change produce -> read: waiting for merge's commit, the reader's fetch)."""
+    import re
+    import subprocess
+
+    def dump(topic, fmt):
+        return subprocess.run(["kcat", "-C", "-b", brokers, "-t", topic, "-X", "isolation.level=read_committed",
+                               "-e", "-q", "-f", fmt], capture_output=True, text=True, timeout=300).stdout.splitlines()
+
+    def firsts(topic):
+        out = {}
+        for line in dump(topic, "%k %T\n"):
+            p = line.split()
+            if len(p) == 2:
+                out.setdefault(p[0], int(p[1]))
+        return out
+
+    sent_ms = {}
+    for line in open(sent):
+        p = line.split()
+        if len(p) >= 3 and p[2].startswith("2"):
+            sent_ms[p[0]] = int(p[1]) / 1e6
+    seen_ms = {}
+    for line in open(recv):
+        p = line.split()
+        if len(p) == 2:
+            seen_ms.setdefault(p[0], int(p[1]) / 1e6)
+    raw = {}
+    for line in dump(raw_topic, "%T %s\n"):
+        ts, _, body = line.partition(" ")
+        for num in set(re.findall(r"\+\d{8,15}", body)):
+            raw.setdefault(num, int(ts))
+    frag, change = firsts(fragments_topic), firsts(changes_topic)
+    rows = []
+    for num, t in sent_ms.items():
+        if num in raw and num in frag and num in change and num in seen_ms:
+            rows.append((seen_ms[num] - t, [raw[num] - t, frag[num] - raw[num], change[num] - frag[num],
+                                            seen_ms[num] - change[num]]))
+    if not rows:
+        print("hops: no webhook found in all four places")
+        return
+    names = ["ingest", "normalize", "merge", "visible"]
+    parts = []
+    for i, name in enumerate(names):
+        v = sorted(r[1][i] for r in rows)
+        parts.append("%s %d/%d/%d" % (name, round(v[len(v) // 2]), round(v[int(len(v) * 0.9)]), round(v[int(len(v) * 0.99)])))
+    rows.sort(key=lambda r: r[0])
+    worst = rows[int(len(rows) * 0.99):]
+    mean = [sum(r[1][i] for r in worst) / len(worst) for i in range(4)]
+    print("hops ms p50/p90/p99 (n=%d): %s; the slowest 1%% (mean %.0f ms): %s" % (
+        len(rows), ", ".join(parts), sum(r[0] for r in worst) / len(worst),
+        ", ".join("%s %d" % (n, round(m)) for n, m in zip(names, mean))))
+
+
 if __name__ == "__main__":
     c, a = sys.argv[1], sys.argv[2:]
     {"wrk": lambda: cmd_wrk(*a), "raw": lambda: cmd_raw(*a), "state": lambda: cmd_state(*a),
      "state-binary": lambda: cmd_state_binary(*a), "stats": lambda: cmd_stats(*a),
-     "stamp": cmd_stamp}[c]()
+     "hops": lambda: cmd_hops(*a), "stamp": cmd_stamp}[c]()
