@@ -294,8 +294,11 @@ class Server::Impl {
 
   ServerOptions opt;
   Handler handler;
-  // The shortest timeout of the keep-alive cycle (read, write, idle): see Session::set_deadline.
-  std::chrono::milliseconds cycle_timeout{std::min({opt.read_timeout, opt.write_timeout, opt.idle_timeout})};
+  // The shortest timeout of the keep-alive cycle (read, write, idle), how far ahead a
+  // connection's timer is armed at most (Session::set_deadline). Not below 100 ms: with a zero
+  // timeout among them a timer armed "now" would wake again and again while a longer deadline runs.
+  std::chrono::milliseconds cycle_timeout{
+      std::max(std::min({opt.read_timeout, opt.write_timeout, opt.idle_timeout}), std::chrono::milliseconds(100))};
   std::shared_ptr<Shared> shared;
   unsigned threads_wanted;
 

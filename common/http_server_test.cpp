@@ -446,6 +446,25 @@ TEST(HttpServer, EachPhaseKeepsItsOwnDeadline) {
   EXPECT_EQ(server.stats().requests, 15u);
 }
 
+// A zero timeout among the keep-alive cycle's (here the write's) must not make a connection's
+// timer spin while a longer deadline runs: the timer is armed at least 100 ms ahead.
+TEST(HttpServer, AZeroTimeoutDoesNotMakeTheTimerSpin) {
+  ServerOptions o = local();
+  o.write_timeout = 0ms;
+  o.read_timeout = 400ms;
+  o.idle_timeout = 10s;
+  Server server(o, [](Request&& r, Respond respond) { respond(echo(r)); });
+  server.start();
+  TestClient slow(server.port());
+  const auto cpu0 = std::clock();
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(slow.send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"));
+  EXPECT_TRUE(slow.wait_closed(3s));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 350ms);  // the read deadline ended it
+  EXPECT_LT(std::clock() - cpu0, CLOCKS_PER_SEC / 4);       // and nothing spun meanwhile
+  EXPECT_TRUE(eventually([&] { return server.stats().read_timeouts == 1u; }));
+}
+
 TEST(HttpServer, IdleKeepAliveTimeoutClosesConnection) {
   ServerOptions o = local();
   o.idle_timeout = 150ms;
