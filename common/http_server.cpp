@@ -752,13 +752,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void set_deadline(std::chrono::milliseconds after) {
     const auto now = std::chrono::steady_clock::now();
     deadline_ = now + after;
-    if (!timer_armed_ || deadline_ < timer_at_) arm_timer(std::min(deadline_, now + srv_.cycle_timeout));
+    if (deadline_ < timer_at_) arm_timer(std::min(deadline_, now + srv_.cycle_timeout));  // also when unarmed
   }
 
   void clear_deadline() { deadline_ = kNever; }
 
   void arm_timer(std::chrono::steady_clock::time_point at) {
-    timer_armed_ = true;
     timer_at_ = at;
     timer_.expires_at(at);  // cancels a wait already armed: its handler sees a newer timer_at_
     timer_.async_wait([self = shared_from_this(), at](beast::error_code ec) { self->on_timer(ec, at); });
@@ -766,7 +765,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_timer(beast::error_code ec, std::chrono::steady_clock::time_point at) {
     if (ec || state_ == State::closed || at != timer_at_) return;  // cancelled or superseded
-    timer_armed_ = false;
+    timer_at_ = kNever;
     if (deadline_ == kNever) return;  // e.g. waiting for the handler: the next phase arms it
     const auto now = std::chrono::steady_clock::now();
     if (now < deadline_) {
@@ -793,8 +792,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Socket socket_;
   Timer timer_;  // see set_deadline()
   std::chrono::steady_clock::time_point deadline_ = kNever;
-  std::chrono::steady_clock::time_point timer_at_ = kNever;  // when the armed timer fires
-  bool timer_armed_ = false;
+  std::chrono::steady_clock::time_point timer_at_ = kNever;  // when the armed timer fires; kNever: unarmed
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string out_head_;  // the response being written: status line and headers
