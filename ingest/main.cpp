@@ -284,7 +284,7 @@ int main(int argc, char** argv) {
   // (default 16 MiB) would fail on every poll: so both are sized by the larger of the two.
   // linger.ms 0.3, not the shared default 5: each request waits for its own delivery report, so
   // with C connections throughput is at most C / latency, and the broker alone allows ~10,000
-  // answers/s at 64 connections with 5 ms against ~190,000 with 0 (bench/kafka_floor,
+  // answers/s at 64 connections with 5 ms against 120,000-190,000 with 0 (bench/kafka_floor,
   // docs/PERFORMANCE.md). A fraction of a millisecond still batches the webhooks that arrive
   // together (0: a produce request per webhook, ~50% more broker CPU and fewer webhooks/s). With
   // two requests in flight per connection (publish/kafka_config.cpp) 0.3 and 0.2 took 59,500-
