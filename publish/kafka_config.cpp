@@ -23,7 +23,7 @@ Properties durable_producer_defaults() {
       // With at most two requests in flight per connection, the request of another partition
       // waits in the output queue instead, and while one waits no partition is served, so the
       // thread sleeps in poll(). numflow-ingest under load: 1.6-4.2 -> 0.24 loops of that thread
-      // per webhook, 4-7% more webhooks/s (docs/PERFORMANCE.md, "The idempotent producer's busy
+      // per webhook, 7-10% more webhooks/s (docs/PERFORMANCE.md, "The idempotent producer's busy
       // loop"). It needs several partitions led by one broker: with one, the loop remains.
       {"max.in.flight.requests.per.connection", "2"},
   };

@@ -50,7 +50,6 @@ TEST(KafkaConfig, LibrdkafkaRefusalsNameThePropertyButNotTheValue) {
   EXPECT_EQ(why.find("s3cret"), std::string::npos) << why;
 }
 
-
 // The broker thread's loop count ("wakeups" in librdkafka's statistics) while an idempotent
 // producer with numflow's defaults writes 10 messages a millisecond for a second to 4 partitions
 // of a broker answering after 20 ms: every partition has more than 5 messages in flight nearly
@@ -64,9 +63,10 @@ long long broker_loops(const Properties& overrides) {
                       {"statistics.interval.ms", "100"}};
   for (const auto& p : overrides) props.push_back(p);
   rd_kafka_conf_t* conf = make_conf(durable_producer_defaults(), props);
-  static std::string last_stats;
-  rd_kafka_conf_set_stats_cb(conf, [](rd_kafka_t*, char* json, size_t len, void*) {
-    last_stats.assign(json, len);
+  std::string last_stats;  // written by rd_kafka_poll below, on this thread
+  rd_kafka_conf_set_opaque(conf, &last_stats);
+  rd_kafka_conf_set_stats_cb(conf, [](rd_kafka_t*, char* json, size_t len, void* opaque) {
+    static_cast<std::string*>(opaque)->assign(json, len);
     return 0;
   });
   char err[256];
@@ -96,7 +96,9 @@ long long broker_loops(const Properties& overrides) {
   }
   EXPECT_EQ(rd_kafka_flush(rk.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   last_stats.clear();
-  while (last_stats.empty()) rd_kafka_poll(rk.get(), 50);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (last_stats.empty() && std::chrono::steady_clock::now() < give_up) rd_kafka_poll(rk.get(), 50);
+  EXPECT_FALSE(last_stats.empty()) << "no statistics from librdkafka";
   long long loops = 0;  // summed over the client's brokers: the mock's, the bootstrap, the internal one
   for (auto at = last_stats.find("\"wakeups\":"); at != std::string::npos; at = last_stats.find("\"wakeups\":", at + 1))
     loops += std::atoll(last_stats.c_str() + at + 10);
