@@ -11,7 +11,7 @@
 #   ingest    wrk keep-alive, $CONNS connections, $SECONDS_LOAD s, signed provider fixtures mixed
 #             (bench/gen.py wrk): numflow-ingest, then Benthos http_server -> kafka_franz
 #   ingest floor  the least any ingest does under the same wrk load: epoll HTTP + a durable produce,
-#             nothing else (bench/ingest_floor), linger.ms 0.3 and 0.2, and HTTP alone
+#             nothing else (bench/ingest_floor), linger.ms 0.5 and 0.2, and HTTP alone
 #   transform drain $RAW_EVENTS pre-filled 8x8 events (bench/gen.py raw) until every record is
 #             published: numflow-transform (exactly-once, default windows: 50 ms, doubling up to
 #             1000 ms while behind) and Benthos twice each, interleaved (the table takes the
@@ -300,7 +300,7 @@ stop_pid "$BIN_PID"
 # request off an epoll loop, produce its body with numflow-ingest's producer settings, answer on
 # the delivery report; no routing, authentication, account key or limits. Its webhooks/s are the
 # ceiling of any ingest answering after a durable write here, its CPU the floor under numflow's.
-# At linger.ms 0.3 (numflow-ingest's) and 0.2 (this floor's best on the Xeon VM), then answering
+# At linger.ms 0.5 (numflow-ingest's) and 0.2 (this floor's best on the Xeon VM), then answering
 # at once with no Kafka (the HTTP exchange alone).
 floor_ingest() {  # NAME ARGS... : sets RPS CPU_US
   local name=$1 port pid; shift
@@ -315,7 +315,7 @@ floor_ingest() {  # NAME ARGS... : sets RPS CPU_US
 }
 create_topic "$RUN.floor.webhooks.raw"
 log "ingest floor: epoll HTTP + durable produce, nothing else"
-floor_ingest "ingest floor (linger.ms 0.3)" --brokers "$B" --topic "$RUN.floor.webhooks.raw" --linger-ms 0.3
+floor_ingest "ingest floor (linger.ms 0.5)" --brokers "$B" --topic "$RUN.floor.webhooks.raw" --linger-ms 0.5
 FI_RPS=$RPS FI_CPU=$CPU_US
 floor_ingest "ingest floor (linger.ms 0.2)" --brokers "$B" --topic "$RUN.floor.webhooks.raw" --linger-ms 0.2
 FI2_RPS=$RPS FI2_CPU=$CPU_US
@@ -494,7 +494,7 @@ res "| measure | numflow | Benthos $BENTHOS_VERSION | numflow / Benthos | target
 res "|---|---|---|---|---|"
 res "| ingest webhooks/s ($CONNS connections) | $N_RPS | $B_RPS | $(fdiv "$N_RPS" "$B_RPS") | ≥ 3 |"
 res "| the broker alone, no HTTP ($CONNS closed-loop durable producers, linger.ms 5 / 0) | $F_RPS / $F0_RPS | | | the broker's ceiling, not an ingest's |"
-res "| the least any ingest does: epoll HTTP + durable produce (bench/ingest_floor, linger.ms 0.3 / 0.2): webhooks/s, CPU µs | $FI_RPS, $FI_CPU / $FI2_RPS, $FI2_CPU | | best / Benthos: $(fdiv "$FI_BEST" "$B_RPS"); numflow / best: $(fdiv "$N_RPS" "$FI_BEST") | the ceiling of any ingest here |"
+res "| the least any ingest does: epoll HTTP + durable produce (bench/ingest_floor, linger.ms 0.5 / 0.2): webhooks/s, CPU µs | $FI_RPS, $FI_CPU / $FI2_RPS, $FI2_CPU | | best / Benthos: $(fdiv "$FI_BEST" "$B_RPS"); numflow / best: $(fdiv "$N_RPS" "$FI_BEST") | the ceiling of any ingest here |"
 res "| the HTTP exchange alone (bench/ingest_floor --no-kafka): requests/s, CPU µs | $FH_RPS, $FH_CPU | | | |"
 res "| ingest p50 latency (ms) | $N_P50 | $B_P50 | $(fdiv "$N_P50" "$B_P50") | |"
 res "| ingest p99 latency (ms) | $N_P99 | $B_P99 | $(fdiv "$N_P99" "$B_P99") | < 1 |"

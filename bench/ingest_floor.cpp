@@ -1,6 +1,6 @@
 // ingest_floor: the least work any webhook receiver on this machine must do, as a server a load
 // generator can hit exactly like numflow-ingest: read an HTTP/1.1 request off a keep-alive
-// connection, hand its body to Kafka (acks=all, idempotent, lz4, linger.ms 0.3: numflow-ingest's
+// connection, hand its body to Kafka (acks=all, idempotent, lz4, linger.ms 0.5: numflow-ingest's
 // producer), answer 200 when the broker has it. Nothing else: no routing, no header parsing beyond
 // Content-Length, no authentication, no account key (keys rotate), no limits, no metrics, no
 // timeouts. One thread, epoll, level-triggered; librdkafka's delivery reports wake the same loop
@@ -11,7 +11,7 @@
 // load generator: bench/compare.sh runs it beside numflow-ingest and Benthos. With --no-kafka it
 // answers at once: the floor of the HTTP exchange alone.
 //
-//   ingest_floor --port P [--brokers HOST:PORT --topic T | --no-kafka] [--linger-ms 0.3] [-X k=v ...]
+//   ingest_floor --port P [--brokers HOST:PORT --topic T | --no-kafka] [--linger-ms 0.5] [-X k=v ...]
 //
 // Runs until SIGTERM or SIGINT. Not a server to deploy: it trusts its client (wrk) completely.
 #include <fcntl.h>
@@ -39,7 +39,7 @@ volatile std::sig_atomic_t stopping = 0;
 
 struct Options {
   int port = 0;
-  std::string brokers, topic, linger_ms = "0.3";
+  std::string brokers, topic, linger_ms = "0.5";
   bool kafka = true;
   numflow::publish::Properties extra;
 };

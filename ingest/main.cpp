@@ -282,15 +282,13 @@ int main(int argc, char** argv) {
   // ingest writes plus its key and headers, or a webhook just under --max-body-bytes (default
   // 1 MiB) would get 503 on every retry, and an 8x8 snapshot up to --8x8-poll-max-body-bytes
   // (default 16 MiB) would fail on every poll: so both are sized by the larger of the two.
-  // linger.ms 0.3, not the shared default 5: each request waits for its own delivery report, so
+  // linger.ms 0.5, not the shared default 5: each request waits for its own delivery report, so
   // with C connections throughput is at most C / latency, and the broker alone allows ~10,000
-  // answers/s at 64 connections with 5 ms against 120,000-190,000 with 0 (bench/kafka_floor,
-  // docs/PERFORMANCE.md). A fraction of a millisecond still batches the webhooks that arrive
-  // together (0: a produce request per webhook, ~50% more broker CPU and fewer webhooks/s). With
-  // two requests in flight per connection (publish/kafka_config.cpp) 0.3 and 0.2 took 59,500-
-  // 61,700 webhooks/s against 52,400-55,600 with 0.5 at the same CPU per webhook; at 5,000
-  // webhooks/s 0.3 costs ~3 µs more per webhook in ingest and in the broker than 0.5, 0.2 ~9.
-  po.properties = publish::merged({{"linger.ms", "0.3"},
+  // answers/s at 64 connections with 5 ms against ~190,000 with 0 (bench/kafka_floor,
+  // docs/PERFORMANCE.md). Half a millisecond still batches the webhooks that arrive together
+  // (0: a produce request per webhook, ~50% more broker CPU and fewer webhooks/s); against 1 ms
+  // it took 42,000 webhooks/s instead of 32,000 at the same CPU per webhook.
+  po.properties = publish::merged({{"linger.ms", "0.5"},
                                    {"message.timeout.ms", "2000"},
                                    {"queue.buffering.max.messages", "100000"},
                                    {"queue.buffering.max.kbytes", "131072"},

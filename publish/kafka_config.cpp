@@ -16,16 +16,12 @@ Properties durable_producer_defaults() {
       {"linger.ms", "5"},
       {"compression.type", "lz4"},
       {"socket.nagle.disable", "true"},
-      // librdkafka 2.0.2's idempotent producer holds a partition's next request back while 5 or
-      // more of its *messages* are in flight (rktp_msgs_inflight against
-      // RD_KAFKA_IDEMP_MAX_INFLIGHT, rdkafka_broker.c), having already set the broker thread's
-      // wake-up to "now": the thread then polls its socket in a busy loop until an answer comes.
-      // With at most two requests in flight per connection, the request of another partition
-      // waits in the output queue instead, and while one waits no partition is served, so the
-      // thread sleeps in poll(). numflow-ingest under load: 1.6-4.2 -> 0.24 loops of that thread
-      // per webhook, 7-10% more webhooks/s (docs/PERFORMANCE.md, "The idempotent producer's busy
-      // loop"). It needs several partitions led by one broker: with one, the loop remains.
-      {"max.in.flight.requests.per.connection", "2"},
+      // max.in.flight.requests.per.connection stays at librdkafka's 5 for an idempotent producer.
+      // Two would stop librdkafka 2.0.2's broker thread from busy-polling while a partition's next
+      // batch waits for an answer (7-10% more webhooks/s in ingest), but under a broker quota with
+      // message timeouts it wrote bodies answered 2xx twice (tests/integration/overload_test.cpp,
+      // OverloadOpenLoop: 15 and 62 duplicates in 2 of 3 runs under ASan, none with 5):
+      // docs/PERFORMANCE.md, "The idempotent producer's busy loop".
   };
 }
 
