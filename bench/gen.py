@@ -148,15 +148,23 @@ def cmd_state_binary(out, count):
             f.write(number.encode() + b"\x1f\x1f\x1f" + value + b"\x1e\x1e\x1e")
 
 
-def cmd_stats(sent, recv):
-    s = {}
-    bad = 0
+def answered_2xx(sent):
+    """The e2e sender's "number ns status" lines: {number: send time in ns} of those answered 2xx,
+    and how many were not."""
+    ok, bad = {}, 0
     for line in open(sent):
-        num, ns, st = line.split()[:3]
-        if st.startswith("2"):
-            s[num] = int(ns)
+        p = line.split()
+        if len(p) < 3:
+            continue
+        if p[2].startswith("2"):
+            ok[p[0]] = int(p[1])
         else:
             bad += 1
+    return ok, bad
+
+
+def cmd_stats(sent, recv):
+    s, bad = answered_2xx(sent)
     lat = []
     for line in open(recv):
         parts = line.split()
@@ -200,11 +208,7 @@ def cmd_hops(sent, recv, brokers, raw_topic, fragments_topic, changes_topic):
                 out.setdefault(p[0], int(p[1]))
         return out
 
-    sent_ms = {}
-    for line in open(sent):
-        p = line.split()
-        if len(p) >= 3 and p[2].startswith("2"):
-            sent_ms[p[0]] = int(p[1]) / 1e6
+    sent_ms = {num: ns / 1e6 for num, ns in answered_2xx(sent)[0].items()}
     seen_ms = {}
     for line in open(recv):
         p = line.split()

@@ -21,7 +21,7 @@ Properties durable_producer_defaults() {
       // batch waits for an answer (7-10% more webhooks/s in ingest), but under a broker quota with
       // message timeouts it wrote bodies answered 2xx twice (tests/integration/overload_test.cpp,
       // OverloadOpenLoop: 15 and 62 duplicates in 2 of 3 runs under ASan, none with 5):
-      // docs/PERFORMANCE.md, "The idempotent producer's busy loop".
+      // docs/PERFORMANCE.md, "Runs 15-17 with two requests in flight".
   };
 }
 
