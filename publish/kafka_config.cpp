@@ -16,12 +16,19 @@ Properties durable_producer_defaults() {
       {"linger.ms", "5"},
       {"compression.type", "lz4"},
       {"socket.nagle.disable", "true"},
-      // max.in.flight.requests.per.connection stays at librdkafka's 5 for an idempotent producer.
-      // Two would stop librdkafka 2.0.2's broker thread from busy-polling while a partition's next
-      // batch waits for an answer (7-10% more webhooks/s in ingest), but under a broker quota with
-      // message timeouts it wrote bodies answered 2xx twice (tests/integration/overload_test.cpp,
-      // OverloadOpenLoop: 15 and 62 duplicates in 2 of 3 runs under ASan, none with 5):
-      // docs/PERFORMANCE.md, "Runs 15-17 with two requests in flight".
+      // One request in flight per broker connection, not librdkafka's 5. With several, a request
+      // that times out while the broker has written its batch (a slow follower under acks=all, a
+      // broker quota) is retried behind requests holding younger messages; when older messages
+      // time out librdkafka bumps the producer epoch, and those younger ones go out again under
+      // new sequence numbers the broker cannot match to the copies it has: written twice,
+      // reported delivered (durable_defaults_test: 800-3,200 of 13,000 with 5, none with 1;
+      // tests/integration/overload_test.cpp: 15-77 bodies answered 2xx twice in 5 of 7 runs
+      // with 2, none in 10 with 1). One in flight also stops librdkafka 2.0.2's broker thread
+      // from busy-polling while a partition's next batch waits (it holds a partition back while
+      // 5 of its *messages* are in flight, after setting its wake-up to now): numflow-ingest took
+      // 47,000-50,000 webhooks/s instead of 38,000-43,500, at 15-16 µs of CPU instead of 19-21
+      // (docs/PERFORMANCE.md, "One request in flight").
+      {"max.in.flight.requests.per.connection", "1"},
   };
 }
 
