@@ -22,7 +22,14 @@
 namespace numflow::publish {
 namespace {
 
-const Properties kLibrdkafkaDefaultInFlight = {{"max.in.flight.requests.per.connection", "5"}};
+// numflow's defaults with librdkafka's own number of requests in flight, which --kafka-property
+// may not set (kafka_config.cpp, pinned()).
+Properties with_five_in_flight() {
+  Properties d = durable_producer_defaults();
+  for (auto& [k, v] : d)
+    if (k == "max.in.flight.requests.per.connection") v = "5";
+  return d;
+}
 
 // Produces value to topic t with `opaque` for its delivery report.
 void produce(rd_kafka_t* rk, const std::string& value, void* opaque) {
@@ -90,16 +97,16 @@ std::map<std::string, int> read_all(const std::string& bootstraps) {
 // disk), against a message.timeout.ms of 2 s, as numflow-ingest's. In-flight requests time out
 // ("possibly persisted", retried), queued messages time out and are failed, and librdkafka bumps
 // the producer epoch to close the gap in the sequence numbers.
-Books late_answers(const Properties& overrides) {
+Books late_answers(const Properties& defaults) {
   testing::MockKafka kafka;
   kafka.create_topic("t", 4);
   constexpr int kMs = 8000, kPerMs = 2;
   std::vector<Report> reports(kMs * kPerMs, Report::none);
   {
-    Properties props = {{"bootstrap.servers", kafka.bootstraps()}, {"log_level", "0"}, {"linger.ms", "1"},
-                        {"message.timeout.ms", "2000"}};
-    for (const auto& p : overrides) props.push_back(p);
-    rd_kafka_conf_t* conf = make_conf(durable_producer_defaults(), props);
+    rd_kafka_conf_t* conf = make_conf(defaults, {{"bootstrap.servers", kafka.bootstraps()},
+                                                 {"log_level", "0"},
+                                                 {"linger.ms", "1"},
+                                                 {"message.timeout.ms", "2000"}});
     rd_kafka_conf_set_opaque(conf, &reports);  // the reports are written by rd_kafka_poll, on this thread
     rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
       auto& r = *static_cast<std::vector<Report>*>(opaque);
@@ -136,7 +143,7 @@ Books late_answers(const Properties& overrides) {
 }
 
 TEST(DurableDefaultsOnMock, LateAnswersAndMessageTimeoutsWriteNothingDeliveredTwice) {
-  const Books ours = late_answers({});
+  const Books ours = late_answers(durable_producer_defaults());
   EXPECT_GT(ours.failed, 0) << "no message timed out: librdkafka had no reason to bump its epoch";
   EXPECT_GT(ours.delivered, 0);
   EXPECT_EQ(ours.unreported, 0);
@@ -146,7 +153,7 @@ TEST(DurableDefaultsOnMock, LateAnswersAndMessageTimeoutsWriteNothingDeliveredTw
   // behind a timed-out one hold younger messages; they are retried, the epoch is bumped for the
   // older ones' timeouts, and they go out again under new sequence numbers the broker cannot
   // match to the copies it already has.
-  const Books five = late_answers(kLibrdkafkaDefaultInFlight);
+  const Books five = late_answers(with_five_in_flight());
   EXPECT_GT(five.delivered_twice, 0) << "with 5 in flight nothing was written twice: the test proves nothing";
   std::printf("delivered and written twice: %d of %d with numflow's defaults, %d of %d with 5 in flight\n",
               ours.delivered_twice, ours.delivered, five.delivered_twice, five.delivered);
@@ -158,14 +165,14 @@ TEST(DurableDefaultsOnMock, LateAnswersAndMessageTimeoutsWriteNothingDeliveredTw
 // producer writes 10 messages a millisecond for a second to 4 partitions of a broker answering
 // after 20 ms: every partition has more than 5 messages in flight nearly all the time, the case
 // where librdkafka 2.0.2 busy-polls when several requests may be in flight.
-long long broker_loops(const Properties& overrides) {
+long long broker_loops(const Properties& defaults) {
   testing::MockKafka kafka;
   kafka.create_topic("t", 4);
   rd_kafka_mock_broker_set_rtt(kafka.cluster(), 1, 20);
-  Properties props = {{"bootstrap.servers", kafka.bootstraps()}, {"log_level", "0"}, {"linger.ms", "1"},
-                      {"statistics.interval.ms", "100"}};
-  for (const auto& p : overrides) props.push_back(p);
-  rd_kafka_conf_t* conf = make_conf(durable_producer_defaults(), props);
+  rd_kafka_conf_t* conf = make_conf(defaults, {{"bootstrap.servers", kafka.bootstraps()},
+                                               {"log_level", "0"},
+                                               {"linger.ms", "1"},
+                                               {"statistics.interval.ms", "100"}});
   std::string last_stats;  // written by rd_kafka_poll below, on this thread
   rd_kafka_conf_set_opaque(conf, &last_stats);
   rd_kafka_conf_set_stats_cb(conf, [](rd_kafka_t*, char* json, size_t len, void* opaque) {
@@ -191,10 +198,10 @@ long long broker_loops(const Properties& overrides) {
 }
 
 TEST(DurableDefaultsOnMock, TheBrokerThreadWaitsForAnswersInsteadOfSpinning) {
-  const long long ours = broker_loops({});
+  const long long ours = broker_loops(durable_producer_defaults());
   // Fewer loops than messages: the thread wakes for answers and batches, not in a loop.
   EXPECT_LT(ours, 10000) << "broker thread loops for 10,000 messages";
-  const long long five = broker_loops(kLibrdkafkaDefaultInFlight);
+  const long long five = broker_loops(with_five_in_flight());
   EXPECT_GT(five, 50 * ours) << "numflow's defaults: " << ours;
   std::printf("broker thread loops for 10,000 messages: %lld with numflow's defaults, %lld with 5 in flight\n", ours,
               five);

@@ -29,13 +29,16 @@ TEST(KafkaConfig, OverridesThatWeakenTheGuaranteesAreRefused) {
   for (const Properties& bad : {Properties{{"acks", "1"}}, Properties{{"acks", "0"}},
                                 Properties{{"request.required.acks", "1"}}, Properties{{"enable.idempotence", "false"}},
                                 Properties{{"isolation.level", "read_uncommitted"}},
-                                Properties{{"enable.auto.commit", "true"}}, Properties{{"transactional.id", "mine"}}}) {
+                                Properties{{"enable.auto.commit", "true"}}, Properties{{"transactional.id", "mine"}},
+                                Properties{{"max.in.flight.requests.per.connection", "5"}},
+                                Properties{{"max.in.flight", "2"}}}) {
     const std::string why = refusal(bad);
     EXPECT_NE(why.find("'" + bad[0].first + "'"), std::string::npos) << bad[0].first << ": " << why;
   }
   // The values that keep the guarantee are accepted, so explicit configs keep working.
   EXPECT_EQ(refusal({{"acks", "all"}, {"acks", "-1"}, {"enable.idempotence", "true"},
-                     {"isolation.level", "read_committed"}, {"enable.auto.commit", "false"}}),
+                     {"isolation.level", "read_committed"}, {"enable.auto.commit", "false"},
+                     {"max.in.flight.requests.per.connection", "1"}}),
             "");
 }
 
