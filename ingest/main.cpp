@@ -283,11 +283,13 @@ int main(int argc, char** argv) {
   // 1 MiB) would get 503 on every retry, and an 8x8 snapshot up to --8x8-poll-max-body-bytes
   // (default 16 MiB) would fail on every poll: so both are sized by the larger of the two.
   // linger.ms 0.5, not the shared default 5: each request waits for its own delivery report, so
-  // with C connections throughput is at most C / latency, and the broker alone allows ~10,000
-  // answers/s at 64 connections with 5 ms against ~190,000 with 0 (bench/kafka_floor,
+  // with C connections throughput is at most C / latency, and the broker alone allows ~11,600
+  // answers/s at 64 connections with 5 ms against ~96,000 with 0 (bench/kafka_floor,
   // docs/PERFORMANCE.md). Half a millisecond still batches the webhooks that arrive together
   // (0: a produce request per webhook, ~50% more broker CPU and fewer webhooks/s); against 1 ms
-  // it took 42,000 webhooks/s instead of 32,000 at the same CPU per webhook.
+  // it took 42,000 webhooks/s instead of 32,000 at the same CPU per webhook. With one request in
+  // flight per connection (publish/kafka_config.cpp) batches grow while a request is out, and 0.2
+  // gained little more: 47,100-52,800 webhooks/s against 46,100-49,700 at 0.5.
   po.properties = publish::merged({{"linger.ms", "0.5"},
                                    {"message.timeout.ms", "2000"},
                                    {"queue.buffering.max.messages", "100000"},

@@ -21,7 +21,7 @@ Properties durable_producer_defaults() {
       // broker quota) is retried behind requests holding younger messages; when older messages
       // time out librdkafka bumps the producer epoch, and those younger ones go out again under
       // new sequence numbers the broker cannot match to the copies it has: written twice,
-      // reported delivered (durable_defaults_test: 800-3,200 of 13,000 with 5, none with 1;
+      // reported delivered (durable_defaults_test: 750-3,200 of 13,000 with 5, none with 1;
       // tests/integration/overload_test.cpp: 15-77 bodies answered 2xx twice in 5 of 7 runs
       // with 2, none in 10 with 1). One in flight also stops librdkafka 2.0.2's broker thread
       // from busy-polling while a partition's next batch waits (it holds a partition back while
