@@ -150,9 +150,9 @@ TEST(DurableDefaultsOnMock, LateAnswersAndMessageTimeoutsWriteNothingDeliveredTw
   EXPECT_EQ(ours.delivered_missing, 0);
   EXPECT_EQ(ours.delivered_twice, 0) << "reported delivered, written twice";
   // The same with five requests in flight: the test sees what the setting prevents. The requests
-  // behind a timed-out one hold younger messages; they are retried, the epoch is bumped for the
-  // older ones' timeouts, and they go out again under new sequence numbers the broker cannot
-  // match to the copies it already has.
+  // in flight beside an expired one fail with it (librdkafka closes the connection) and hold
+  // younger messages; they are retried, the epoch is bumped for the older ones' timeouts, and
+  // they go out again under new sequence numbers the broker cannot match to the copies it has.
   const Books five = late_answers(with_five_in_flight());
   EXPECT_GT(five.delivered_twice, 0) << "with 5 in flight nothing was written twice: the test proves nothing";
   std::printf("delivered and written twice: %d of %d with numflow's defaults, %d of %d with 5 in flight\n",

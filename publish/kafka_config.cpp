@@ -17,10 +17,11 @@ Properties durable_producer_defaults() {
       {"compression.type", "lz4"},
       {"socket.nagle.disable", "true"},
       // One request in flight per broker connection, not librdkafka's 5. With several, a request
-      // that times out while the broker has written its batch (a slow follower under acks=all, a
-      // broker quota) is retried behind requests holding younger messages; when older messages
-      // time out librdkafka bumps the producer epoch, and those younger ones go out again under
-      // new sequence numbers the broker cannot match to the copies it has: written twice,
+      // passing its deadline (its oldest message's) while the broker has written its batch (a
+      // slow follower under acks=all, a slow disk) closes the connection, and every request in
+      // flight on it fails and is retried, those holding younger messages too; when the old
+      // messages time out librdkafka bumps the producer epoch, and the younger ones go out again
+      // under new sequence numbers the broker cannot match to the copies it has: written twice,
       // reported delivered (durable_defaults_test: 750-3,200 of 13,000 with 5, none with 1;
       // tests/integration/overload_test.cpp: 15-77 bodies answered 2xx twice in 5 of 7 runs
       // with 2, none in 10 with 1). One in flight also stops librdkafka 2.0.2's broker thread
