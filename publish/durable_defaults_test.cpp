@@ -5,6 +5,7 @@
 //    answers later than message.timeout.ms and librdkafka bumps the producer epoch;
 //  - the broker thread sleeps while answers are outstanding instead of polling in a loop.
 #include "publish/kafka_config.h"
+#include "tests/support/kafka_reader.h"
 #include "tests/support/mock_kafka.h"
 
 #include <gtest/gtest.h>
@@ -65,33 +66,6 @@ struct Books {
   int delivered = 0, failed = 0, unreported = 0, delivered_twice = 0, delivered_missing = 0;
 };
 
-// Every value in topic t (4 partitions), with how often it is there.
-std::map<std::string, int> read_all(const std::string& bootstraps) {
-  KafkaHandle rk = new_client(RD_KAFKA_CONSUMER, make_conf({}, {{"bootstrap.servers", bootstraps},
-                                                                {"log_level", "0"},
-                                                                {"group.id", "reader"},
-                                                                {"enable.partition.eof", "true"}}));
-  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(4);
-  for (int p = 0; p < 4; ++p) rd_kafka_topic_partition_list_add(parts, "t", p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_assign(rk.get(), parts);
-  rd_kafka_topic_partition_list_destroy(parts);
-  std::map<std::string, int> seen;
-  int eofs = 0;
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (eofs < 4 && std::chrono::steady_clock::now() < give_up) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 100);
-    if (!m) continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      ++eofs;
-    else if (!m->err)
-      ++seen[std::string(static_cast<const char*>(m->payload), m->len)];
-    rd_kafka_message_destroy(m);
-  }
-  EXPECT_EQ(eofs, 4) << "did not read the topic to its end";
-  rd_kafka_consumer_close(rk.get());
-  return seen;
-}
-
 // 2 messages a millisecond for 8 s to 4 partitions; from 1.5 s to 5 s the broker answers 1.9 s
 // after each request (the mock writes the batch at once: a slow follower under acks=all, a slow
 // disk), against a message.timeout.ms of 2 s, as numflow-ingest's. In-flight requests time out
@@ -126,7 +100,9 @@ Books late_answers(const Properties& defaults) {
     }
     EXPECT_EQ(rd_kafka_flush(rk.get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
-  const auto seen = read_all(kafka.bootstraps());
+  std::map<std::string, int> seen;  // every value in the topic, with how often it is there
+  for (const auto& r : testing::read_topic(kafka.bootstraps(), "t", 0, std::chrono::seconds(30)))
+    ++seen[r.value.value_or("")];
   Books b;
   for (std::size_t n = 0; n < reports.size(); ++n) {
     const auto it = seen.find("m" + std::to_string(n));

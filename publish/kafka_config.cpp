@@ -62,15 +62,15 @@ struct Pinned {
   std::vector<std::string_view> allowed;
   std::string_view why;
 };
+constexpr std::string_view kOneInFlight =
+    "with more, a late answer and a message timeout can write a body twice (durable_producer_defaults)";
 const std::vector<Pinned>& pinned() {
   static const std::vector<Pinned> p = {
       {"acks", {"all", "-1"}, "a 2xx means the body is on every in-sync replica"},
       {"request.required.acks", {"all", "-1"}, "a 2xx means the body is on every in-sync replica"},
       {"enable.idempotence", {"true"}, "retries must not write a body twice"},
-      {"max.in.flight.requests.per.connection", {"1"},
-       "with more, a late answer and a message timeout can write a body twice (durable_producer_defaults)"},
-      {"max.in.flight", {"1"},
-       "with more, a late answer and a message timeout can write a body twice (durable_producer_defaults)"},
+      {"max.in.flight.requests.per.connection", {"1"}, kOneInFlight},
+      {"max.in.flight", {"1"}, kOneInFlight},  // librdkafka's alias
       {"isolation.level", {"read_committed"}, "aborted transactions must never be read"},
       {"enable.auto.commit", {"false"}, "offsets are committed inside the output transactions"},
       {"transactional.id", {}, "numflow names its transactional producers itself"},
