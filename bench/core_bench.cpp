@@ -7,7 +7,9 @@
 #include <fstream>
 #include <string>
 
+#include "ingest/ingest_settings.h"
 #include "providers/phone.h"
+#include "providers/registry.h"
 #include "providers/zoom/zoom_auth.h"
 #include "transform/core/codec.h"
 #include "transform/core/core.h"
@@ -135,6 +137,21 @@ void BM_ZoomSignatureCheck(benchmark::State& st) {
   st.counters["body_bytes"] = static_cast<double>(req.body.size());
 }
 BENCHMARK(BM_ZoomSignatureCheck);
+
+// Ingest's account read per webhook (the raw record's key): the members the provider's account
+// lives in, picked out of the body by a SAX parse that stops once they are found.
+void BM_IngestAccountRead(benchmark::State& st, const char* provider, std::string body) {
+  const auto account_of = ingest::account_extractor(*find_provider(provider));
+  if (account_of(body).empty()) {
+    st.SkipWithError("no account in the body");
+    return;
+  }
+  for (auto _ : st) benchmark::DoNotOptimize(account_of(body));
+  st.counters["body_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK_CAPTURE(BM_IngestAccountRead, 8x8, "8x8", eight_webhook(1));
+BENCHMARK_CAPTURE(BM_IngestAccountRead, zoom, "zoom", zoom_cnam(1));
+BENCHMARK_CAPTURE(BM_IngestAccountRead, ringcentral, "ringcentral", kRingCentral);
 
 // The internal records each event costs on top of the core: a fragment written by the normalize
 // stage and read back by the merge stage, and the number's state written to the changelog.

@@ -34,6 +34,15 @@ struct Contexts {
   Contexts() {
     static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
     if (mac) hmac = EVP_MAC_CTX_new(mac);
+    // The digest once, here: passed to every EVP_MAC_init it was looked up by name each time
+    // (a method-store fetch under OpenSSL's locks, half of a Zoom webhook's signature check).
+    char digest_name[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (hmac && EVP_MAC_CTX_set_params(hmac, params) != 1) {
+      EVP_MAC_CTX_free(hmac);
+      hmac = nullptr;
+    }
   }
   ~Contexts() {
     EVP_MD_CTX_free(digest);
@@ -69,16 +78,14 @@ std::string sha256_hex(std::string_view data) {
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   EVP_MAC_CTX* ctx = contexts().hmac;
-  char digest_name[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-                               OSSL_PARAM_construct_end()};
   unsigned char md[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
-  // EVP_MAC_init with a key starts over with that key, so one context serves every secret. A null
-  // key would mean "keep the previous one": an empty key is passed as a real (empty) buffer.
+  // EVP_MAC_init with a key starts over with that key (and the digest set once), so one context
+  // serves every secret. A null key would mean "keep the previous one": an empty key is passed as
+  // a real (empty) buffer.
   static const unsigned char kEmpty = 0;
   const auto* key_bytes = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  if (EVP_MAC_init(ctx, key_bytes, key.size(), params) != 1 ||
+  if (EVP_MAC_init(ctx, key_bytes, key.size(), nullptr) != 1 ||
       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
       EVP_MAC_final(ctx, md, &len, sizeof md) != 1)
     throw std::runtime_error("hmac-sha256 failed");

@@ -25,13 +25,10 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/status.hpp>
 
 namespace numflow::http {
@@ -40,11 +37,14 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
+// Each io thread runs an io_context of its own, and a connection lives on one of them from accept
+// to close, so its handlers never run concurrently and need no strand (a strand's lock, queue and
+// invoker per completion were ~0.7 µs of numflow-ingest's ~10 µs per webhook on its io thread).
 // Concrete executor types rather than Asio's type-erased any_io_executor: every completion
 // otherwise copies and queries a polymorphic executor (about 6% of numflow-ingest's CPU).
-using Strand = asio::strand<asio::io_context::executor_type>;
-using Socket = tcp::socket::rebind_executor<Strand>::other;
-using Timer = asio::steady_timer::rebind_executor<Strand>::other;
+using Executor = asio::io_context::executor_type;
+using Socket = tcp::socket::rebind_executor<Executor>::other;
+using Timer = asio::steady_timer::rebind_executor<Executor>::other;
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
@@ -165,6 +165,7 @@ std::string_view Request::query() const {
 Response Response::text(int status, std::string body, std::string content_type) {
   Response r;
   r.status = status;
+  r.headers.reserve(4);  // numflow's answers add two or three more: one allocation, not three
   r.headers.add("Content-Type", std::move(content_type));
   r.body = std::move(body);
   return r;
@@ -204,6 +205,54 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Beast's HTTP/1.1 parser, building numflow's Request as it goes. (Beast's own parser keeps the
+// fields in its basic_fields, a node allocated per field, and they were then copied into Request
+// one by one: that copy and those nodes were a few percent of numflow-ingest's CPU.)
+
+namespace {
+
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  RequestParser() { request_.headers.reserve(8); }  // a webhook has fewer
+  Request& request() { return request_; }
+
+ private:
+  void on_request_impl(bhttp::verb, std::string_view method, std::string_view target, int version,
+                       beast::error_code&) override {
+    request_.method.assign(method);
+    request_.target.assign(target);
+    request_.version = static_cast<unsigned>(version);
+  }
+  void on_response_impl(int, std::string_view, int, beast::error_code&) override {}
+  void on_field_impl(bhttp::field, std::string_view name, std::string_view value, beast::error_code&) override {
+    request_.headers.add(std::string(name), std::string(value));
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, beast::error_code& ec) override {
+    if (!length) return;
+    if (*length > request_.body.max_size()) {
+      ec = bhttp::error::buffer_overflow;
+      return;
+    }
+    request_.body.reserve(static_cast<std::size_t>(*length));
+  }
+  std::size_t on_body_impl(std::string_view body, beast::error_code&) override {
+    request_.body.append(body);
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, std::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, std::string_view body, beast::error_code&) override {
+    request_.body.append(body);
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  Request request_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
 // State shared with Respond callbacks; outlives the server while such callbacks exist.
 
 class Session;
@@ -220,6 +269,9 @@ struct Shared {
   // that came meanwhile. Answers come in bursts (a Kafka delivery report acknowledges many
   // messages at once, on one producer thread): one wake-up of an io thread per burst instead of
   // one per response, which was a tenth of ingest's CPU in task switches and wake-ups.
+  // Answers given on the connection's own io thread (its delivery reports are served there) come
+  // this way too: writing each in place, inside the producer's report callbacks, was measured
+  // slower (47,800-48,700 webhooks/s against 51,000-53,000): a burst's reports first, then its answers.
   std::mutex ready_m;
   std::vector<std::pair<std::shared_ptr<Session>, Response>> ready;
   bool drain_posted = false;
@@ -245,10 +297,9 @@ class Server::Impl {
         handler(std::move(h)),
         shared(std::make_shared<Shared>()),
         threads_wanted(opt.io_threads ? opt.io_threads : std::max(1u, std::thread::hardware_concurrency())),
-        ioc(static_cast<int>(threads_wanted)),
-        accept_strand(asio::make_strand(ioc)),
-        acceptor(accept_strand),
-        accept_retry(accept_strand) {}
+        contexts(threads_wanted),
+        acceptor(main_executor()),
+        accept_retry(main_executor()) {}
 
   ~Impl() {
     // Threads are joined by now; sessions must go before the io_context does.
@@ -289,6 +340,22 @@ class Server::Impl {
     }
   }
   bool in_io_thread() const { return tl_io_server == this; }
+  // One io_context per io thread; the first also runs the acceptor, the sweep and the watches.
+  struct Contexts {
+    explicit Contexts(unsigned n) {
+      for (unsigned i = 0; i < n; ++i) list.push_back(std::make_unique<asio::io_context>(1));  // one thread each
+    }
+    // In order: the first holds the accept in progress, whose socket belongs to another context.
+    ~Contexts() {
+      for (auto& c : list) c.reset();
+    }
+    std::size_t size() const { return list.size(); }
+    asio::io_context& operator[](std::size_t i) { return *list[i]; }
+    std::vector<std::unique_ptr<asio::io_context>> list;
+  };
+  Executor main_executor() { return contexts[0].get_executor(); }
+  // Where the next connection lives: round robin over the io threads.
+  Executor next_executor() { return contexts[next_context++ % contexts.size()].get_executor(); }
   template <class F>
   void for_each_session(F f);
 
@@ -315,18 +382,18 @@ class Server::Impl {
   std::uint16_t port = 0;
 
   // Asio objects last: destroyed first (in reverse order).
-  asio::io_context ioc;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  asio::strand<asio::io_context::executor_type> accept_strand;
+  Contexts contexts;
+  std::vector<asio::executor_work_guard<Executor>> work;
+  std::size_t next_context = 0;  // only the acceptor (on the main context) uses it
   tcp::acceptor acceptor;
   asio::steady_timer accept_retry;
-  std::vector<std::unique_ptr<Watch>> watches;  // appended under life_m; destroyed before ioc
+  std::vector<std::unique_ptr<Watch>> watches;  // appended under life_m; destroyed before the contexts
   // Requests waiting for their answer whose connection is not watched yet (watch_later): those
   // handed over since the last sweep, and those of the sweep before, due at the next one.
   using Waiting = std::vector<std::pair<std::weak_ptr<Session>, std::uint64_t>>;
   std::mutex waiting_m;
   Waiting waiting_new, waiting_due, waiting_spare;
-  asio::steady_timer watch_sweep_timer{accept_strand};
+  asio::steady_timer watch_sweep_timer{main_executor()};
   std::vector<std::thread> threads;
 };
 
@@ -348,7 +415,7 @@ class Session : public std::enable_shared_from_this<Session> {
         remote_ip_(std::move(ip)),
         remote_port_(port) {}
 
-  Strand executor() { return socket_.get_executor(); }
+  Executor executor() { return socket_.get_executor(); }
 
   void start() {
     // The monitor's read (below) must return would_block, not wait, on a spurious wake-up.
@@ -357,7 +424,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (state_ != State::closed) do_idle();
   }
 
-  // From a Respond callback, on the strand.
+  // From a Respond callback, on the connection's io thread.
   void on_response(Response r) {
     waiting_seq_.store(0, std::memory_order_relaxed);
     if (state_ != State::handling) {
@@ -443,7 +510,7 @@ class Session : public std::enable_shared_from_this<Session> {
         std::min<std::size_t>(srv_.opt.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
     parser_->body_limit(static_cast<std::uint64_t>(srv_.opt.max_body_bytes));
     header_bytes_ = 0;
-    set_deadline(srv_.opt.read_timeout);
+    set_deadline(srv_.opt.read_timeout, received_at_);
     read_header();
   }
 
@@ -481,9 +548,9 @@ class Session : public std::enable_shared_from_this<Session> {
       on_read_error(ec);
       return;
     }
-    const auto& h = parser_->get();
-    version_ = h.version();
-    head_ = h.method() == bhttp::verb::head;
+    const Request& h = parser_->request();
+    version_ = h.version;
+    head_ = h.method == "HEAD";
     if (parser_->is_done()) {
       on_read({});
       return;
@@ -498,7 +565,7 @@ class Session : public std::enable_shared_from_this<Session> {
       write_response(std::move(busy));
       return;
     }
-    if (version_ >= 11 && buffer_.size() == 0 && has_token(h[bhttp::field::expect], "100-continue")) {
+    if (version_ >= 11 && buffer_.size() == 0 && has_token(h.headers.get("Expect"), "100-continue")) {
       asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                         [self = shared_from_this()](beast::error_code wec, std::size_t) {
                           if (self->state_ == State::closed) return;
@@ -536,10 +603,35 @@ class Session : public std::enable_shared_from_this<Session> {
     body_reserved_ = 0;
   }
 
+  // Parses the body from what is buffered, reading more as it comes. (Not Beast's async_read: with
+  // the whole webhook in the first read, as nearly always, that completed through the scheduler
+  // once more per request.)
   void read_body() {
-    bhttp::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
-    });
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) break;  // e.g. half a chunk header: wait for the rest
+      if (ec) {
+        on_read(ec);
+        return;
+      }
+      if (used == 0) break;
+    }
+    if (parser_->is_done()) {
+      on_read({});
+      return;
+    }
+    socket_.async_read_some(buffer_.prepare(kReadChunk),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (self->state_ == State::closed) return;
+                              if (ec) {  // the client closed or reset mid-body: nothing to answer
+                                self->on_read_error(ec == asio::error::eof ? bhttp::error::partial_message : ec);
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->read_body();
+                            });
   }
 
   void on_read_error(beast::error_code ec) {
@@ -575,16 +667,9 @@ class Session : public std::enable_shared_from_this<Session> {
     clear_deadline();
     state_ = State::handling;
 
-    auto msg = parser_->release();
+    if (!parser_->keep_alive()) close_after_ = true;
+    Request req = std::move(parser_->request());
     parser_.reset();
-    if (!msg.keep_alive()) close_after_ = true;
-
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    req.version = msg.version();
-    for (const auto& f : msg) req.headers.add(std::string(f.name_string()), std::string(f.value()));
-    req.body = std::move(msg.body());
     req.remote_ip = remote_ip_;
     req.remote_port = remote_port_;
     req.received_at = received_at_;
@@ -749,8 +834,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // a time, compares it when it fires. It is armed no later than the keep-alive cycle's shortest
   // timeout ahead, so a later phase's deadline never comes before it and never re-arms it; a
   // busy connection's timer fires about once per that timeout.
-  void set_deadline(std::chrono::milliseconds after) {
-    const auto now = std::chrono::steady_clock::now();
+  void set_deadline(std::chrono::milliseconds after,
+                    std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now()) {
     deadline_ = now + after;
     if (deadline_ < timer_at_) arm_timer(std::min(deadline_, now + srv_.cycle_timeout));  // also when unarmed
   }
@@ -794,7 +879,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point deadline_ = kNever;
   std::chrono::steady_clock::time_point timer_at_ = kNever;  // when the armed timer fires; kNever: unarmed
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   std::string out_head_;  // the response being written: status line and headers
   std::string out_body_;  // and its body
   std::optional<Response> pending_response_;
@@ -857,8 +942,8 @@ class ResponseSlot {
     if (post) asio::post(ex, [shared = shared_] { deliver_ready(*shared); });
   }
 
-  // On an io thread: every response waiting, each on its own session's strand (run in place when
-  // that strand is free, as it is while its session waits for the answer).
+  // On an io thread: every response waiting, each on its own session's io thread (run in place when
+  // that is this thread).
   static void deliver_ready(Shared& shared) {
     std::vector<std::pair<std::shared_ptr<Session>, Response>> batch;
     {
@@ -929,7 +1014,7 @@ void Server::Impl::start() {
   if (!ec) {
     endpoint = tcp::endpoint(addr, hp->port);
   } else {
-    tcp::resolver resolver(ioc);
+    tcp::resolver resolver(contexts[0]);
     auto results = resolver.resolve(hp->host, std::to_string(hp->port), tcp::resolver::passive);
     if (results.empty()) throw std::runtime_error("cannot resolve listen host '" + hp->host + "'");
     endpoint = results.begin()->endpoint();
@@ -940,7 +1025,7 @@ void Server::Impl::start() {
   acceptor.listen(opt.backlog > 0 ? opt.backlog : asio::socket_base::max_listen_connections);
   port = acceptor.local_endpoint().port();
 
-  work.emplace(asio::make_work_guard(ioc));
+  for (auto& c : contexts.list) work.push_back(asio::make_work_guard(*c));
   do_accept();  // no io thread yet: safe to touch the acceptor and the sweep's timer here
   if (opt.watch_client_after.count() > 0) arm_watch_sweep();
   {
@@ -949,7 +1034,7 @@ void Server::Impl::start() {
   }
   threads.reserve(threads_wanted);
   for (unsigned i = 0; i < threads_wanted; ++i) {
-    threads.emplace_back([this] {
+    threads.emplace_back([this, &ioc = contexts[i]] {
       tl_io_server = this;
       for (;;) {
         try {
@@ -967,7 +1052,7 @@ void Server::Impl::start() {
 }
 
 void Server::Impl::do_accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, Socket socket) {
+  acceptor.async_accept(next_executor(), [this](beast::error_code ec, Socket socket) {
     on_accept(ec, std::move(socket));
   });
 }
@@ -1079,7 +1164,7 @@ void Server::Impl::stop_accepting() {
   }
   auto done = std::make_shared<std::promise<void>>();
   auto fut = done->get_future();
-  asio::post(accept_strand, [this, done] {
+  asio::post(main_executor(), [this, done] {
     beast::error_code ignored;
     acceptor.close(ignored);
     accept_retry.cancel();
@@ -1120,8 +1205,8 @@ bool Server::Impl::shutdown(std::chrono::steady_clock::time_point deadline) {
     shared->cv.wait_for(lock, std::chrono::seconds(1), [&] { return shared->active.load() == 0; });
   }
 
-  work.reset();
-  ioc.stop();
+  work.clear();
+  for (auto& c : contexts.list) c->stop();
   for (auto& t : threads) {
     if (t.joinable()) t.join();
   }
@@ -1186,13 +1271,13 @@ void Server::Impl::watch(int fd, std::function<void()> on_readable) {
   // A duplicate: the descriptor object closes what it holds, the caller keeps its fd.
   const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (own < 0) throw std::system_error(errno, std::generic_category(), "http::Server::watch: dup");
-  auto w = std::make_unique<Watch>(Watch{asio::posix::stream_descriptor(ioc, own), std::move(on_readable)});
+  auto w = std::make_unique<Watch>(Watch{asio::posix::stream_descriptor(contexts[0], own), std::move(on_readable)});
   Watch& ref = *w;
   {
     std::lock_guard lock(life_m);
     watches.push_back(std::move(w));
   }
-  asio::post(ioc, [this, &ref] { arm(ref); });
+  asio::post(main_executor(), [this, &ref] { arm(ref); });
 }
 
 void Server::Impl::arm(Watch& w) {

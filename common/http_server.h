@@ -1,11 +1,12 @@
 #pragma once
 // A small, generic, asynchronous HTTP/1.1 server (Boost.Beast + Asio).
 //
-// - One io_context run by N io threads; every connection lives on its own strand.
+// - N io threads, each running an io_context of its own; a connection lives on one of them (round
+//   robin at accept) from accept to close, so its handlers run one at a time without a strand.
 // - Keep-alive; requests on one connection are handled strictly in order (the next request is
 //   read only after the previous response was written; pipelined bytes wait in the buffer).
 // - The handler is asynchronous: it gets the request and a Respond callback that may be called
-//   later, from any thread, exactly once. The response is posted back to the connection's strand.
+//   later, from any thread, exactly once. The response is posted back to the connection's io thread.
 //   If the client has gone in the meantime, or the server has been stopped or destroyed, the
 //   response is dropped. A Respond that is destroyed without being called answers 500.
 //   While a request is being handled (from watch_client_after on) the connection is watched: a
@@ -44,6 +45,7 @@ class Headers {
 
   // Appends (a name may occur more than once).
   void add(std::string name, std::string value);
+  void reserve(std::size_t n) { items_.reserve(n); }
   // Replaces every entry with this name by one entry.
   void set(std::string name, std::string value);
   // Removes every entry with this name; returns how many were removed.

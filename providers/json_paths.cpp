@@ -2,8 +2,9 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
-#include <rapidjson/memorystream.h>
+#include <rapidjson/stream.h>
 #include <rapidjson/reader.h>
 
 namespace numflow::json {
@@ -110,11 +111,16 @@ rapidjson::Document pick_paths(std::string_view body, const std::vector<MemberPa
   rapidjson::Document out(rapidjson::kObjectType);
   Picker picker(paths, out);
   if (picker.done()) return out;
-  rapidjson::MemoryStream in(body.data(), body.size());
+  // Parsed in place, in a copy: a string is handed over where it lies instead of being copied
+  // out of the body first (most of a non-in-situ parse). The copy ends at the first NUL, as a
+  // MemoryStream's parse does (it reads NUL as the end).
+  thread_local std::string copy;
+  copy.assign(body.data(), body.size());
+  rapidjson::InsituStringStream in(copy.data());
   rapidjson::Reader reader;
   // Iterative: a deeply nested body cannot exhaust the stack. Stops at the first error, or when
   // the handler has all it wants (kParseErrorTermination, not an error here).
-  reader.Parse<rapidjson::kParseIterativeFlag>(in, picker);
+  reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseInsituFlag>(in, picker);
   return out;
 }
 
