@@ -12,6 +12,11 @@
 // answers at once: the floor of the HTTP exchange alone.
 //
 //   ingest_floor --port P [--brokers HOST:PORT --topic T | --no-kafka] [--linger-ms 0.5] [-X k=v ...]
+//                [--spin-request-ns N] [--spin-answer-ns N]
+//
+// The spins make the floor a heavier receiver on purpose: its io thread busy-waits N ns per
+// request read and per answer written, to measure what a receiver's own CPU per webhook costs in
+// webhooks/s at a given linger (docs/PERFORMANCE.md, "The io thread, lighter").
 //
 // Runs until SIGTERM or SIGINT. Not a server to deploy: it trusts its client (wrk) completely.
 #include <fcntl.h>
@@ -22,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -42,7 +48,16 @@ struct Options {
   std::string brokers, topic, linger_ms = "0.5";
   bool kafka = true;
   numflow::publish::Properties extra;
+  long spin_request_ns = 0, spin_answer_ns = 0;
 };
+
+// Busy-waits (not sleeps): the time is spent on the io thread, as a heavier receiver's would be.
+void spin(long ns) {
+  if (ns <= 0) return;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
 
 // numflow-ingest's answer, without its X-Request-Id and Cache-Control headers.
 constexpr std::string_view kBody = R"({"status":"accepted","request_id":"0123456789abcdef01234567"})";
@@ -123,6 +138,7 @@ void Floor::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) 
 }
 
 void Floor::respond(Conn& c) {
+  spin(o_.spin_answer_ns);
   // ~135 bytes into an idle loopback socket: a short write only happens to a client that stopped
   // reading, which wrk does not do; the floor closes such a connection rather than buffer.
   if (::write(c.fd, kResponse.data(), kResponse.size()) != static_cast<ssize_t>(kResponse.size())) close_conn(c);
@@ -133,6 +149,7 @@ void Floor::handle_requests(Conn& c) {
     std::size_t body_at = 0, body_len = 0;
     const std::size_t end = request_end(c.in, body_at, body_len);
     if (end == 0) return;
+    spin(o_.spin_request_ns);
     if (o_.kafka) {
       produce(c, std::string_view(c.in).substr(body_at, body_len));
     } else {
@@ -252,7 +269,8 @@ int Floor::run() {
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: ingest_floor --port P [--brokers HOST:PORT --topic T | --no-kafka] [--linger-ms MS] [-X key=value ...]\n");
+               "usage: ingest_floor --port P [--brokers HOST:PORT --topic T | --no-kafka] [--linger-ms MS] [-X key=value ...]\n"
+               "                    [--spin-request-ns N] [--spin-answer-ns N]\n");
   std::exit(code);
 }
 
@@ -269,6 +287,8 @@ Options parse(int argc, char** argv) {
     else if (a == "--topic") o.topic = next();
     else if (a == "--linger-ms") o.linger_ms = next();
     else if (a == "--no-kafka") o.kafka = false;
+    else if (a == "--spin-request-ns") o.spin_request_ns = std::atol(next().c_str());
+    else if (a == "--spin-answer-ns") o.spin_answer_ns = std::atol(next().c_str());
     else if (a == "-X") {
       const std::string kv = next();
       const auto eq = kv.find('=');

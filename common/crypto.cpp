@@ -35,7 +35,7 @@ struct Contexts {
     static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
     if (mac) hmac = EVP_MAC_CTX_new(mac);
     // The digest once, here: passed to every EVP_MAC_init it was looked up by name each time
-    // (a method-store fetch under OpenSSL's locks, half of a Zoom webhook's signature check).
+    // (a method-store fetch under OpenSSL's locks: a fifth of a Zoom signature check).
     char digest_name[] = "SHA256";
     const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
                                  OSSL_PARAM_construct_end()};

@@ -112,8 +112,8 @@ rapidjson::Document pick_paths(std::string_view body, const std::vector<MemberPa
   Picker picker(paths, out);
   if (picker.done()) return out;
   // Parsed in place, in a copy: a string is handed over where it lies instead of being copied
-  // out of the body first (most of a non-in-situ parse). The copy ends at the first NUL, as a
-  // MemoryStream's parse does (it reads NUL as the end).
+  // out of the body first (a third of the parse). A NUL in the body reads as the end, as it did
+  // with a MemoryStream. The copy's buffer is kept per thread (as large as the largest body seen).
   thread_local std::string copy;
   copy.assign(body.data(), body.size());
   rapidjson::InsituStringStream in(copy.data());
