@@ -7,9 +7,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/admin.h"
 #include "common/log.h"
@@ -17,6 +19,7 @@
 #include "common/settings.h"
 #include "ingest/ingest_handler.h"
 #include "ingest/ingest_settings.h"
+#include "ingest/metric_tally.h"
 #include "ingest/poller.h"
 #include "common/net.h"
 #include "providers/8x8/eight_by_eight_auth.h"
@@ -164,16 +167,16 @@ struct IngestMetrics {
     prometheus::Counter* c = rejection_counters.at(reason);
     if (static_cast<double>(total) > c->Value()) c->Increment(static_cast<double>(total) - c->Value());
   }
-  void observe_produce(double seconds, bool ok) { (ok ? produce_persisted : produce_failed).Observe(seconds); }
+  void observe_produce(double seconds, bool ok) { (ok ? produce_persisted_tally : produce_failed_tally).observe(seconds); }
   void observe_poll(const ingest::PollOutcome& o) {
     // The poller logs each attempt itself (a too_large or auth failure as an error).
     polls.Add({{"result", std::string(ingest::to_string(o.result))}}).Increment();
   }
   void observe(const ingest::RequestOutcome& o) {
-    const RequestSeries m = request_series(o);
-    m.requests->Increment();
-    m.duration->Observe(std::chrono::duration<double>(o.latency).count());
-    m.bytes->Increment(static_cast<double>(o.body_bytes));
+    RequestSeries& m = request_series(o);
+    m.requests.add();
+    m.duration.observe(std::chrono::duration<double>(o.latency).count());
+    m.bytes.add(o.body_bytes);
     if (o.outcome == ingest::Outcome::refused) {
       refusals.Add({{"provider", std::string(o.provider)}, {"reason", std::string(o.reason)}}).Increment();
       if (const auto unlogged = refusal_log.admit(); unlogged >= 0)
@@ -182,37 +185,77 @@ struct IngestMetrics {
                                        {"refusals_not_logged_before", unlogged}});
     }
   }
-  // Each webhook's series are looked up once and kept: Family::Add builds a label map, hashes it,
-  // takes the family's lock and copies a histogram's bucket list on every call, which was a good
-  // part of a microsecond per webhook on the HTTP io thread.
+  // Each webhook's series are created once and kept, with their tallies (ingest/metric_tally.h:
+  // counted with atomics, moved into the series by flush()). A thread finds them in its own small
+  // cache, by the outcome's strings' addresses (the route table's): the shared map builds a string
+  // key under a lock.
   struct RequestSeries {
-    prometheus::Counter* requests;
-    prometheus::Histogram* duration;
-    prometheus::Counter* bytes;
+    RequestSeries(prometheus::Counter& r, prometheus::Histogram& d, prometheus::Counter& b)
+        : requests_series(r), duration_series(d), bytes_series(b) {}
+    prometheus::Counter& requests_series;
+    prometheus::Histogram& duration_series;
+    prometheus::Counter& bytes_series;
+    ingest::CounterTally requests;
+    ingest::SecondsHistogramTally duration{kRequestBuckets};
+    ingest::CounterTally bytes;
   };
-  RequestSeries request_series(const ingest::RequestOutcome& o) {
-    thread_local std::string key;  // reused: no allocation once warm
-    key.assign(o.provider).append(1, '\n').append(o.route).append(1, '\n');
+  RequestSeries& request_series(const ingest::RequestOutcome& o) {
+    struct Cached {
+      const IngestMetrics* metrics;
+      const char* provider;
+      const char* route;
+      ingest::Outcome outcome;
+      int status;
+      RequestSeries* series;
+    };
+    thread_local std::vector<Cached> cache;
+    for (const Cached& c : cache) {
+      if (c.metrics == this && c.provider == o.provider.data() && c.route == o.route.data() &&
+          c.outcome == o.outcome && c.status == o.status)
+        return *c.series;
+    }
+    if (cache.size() >= 64) cache.clear();  // bounded: outcome strings that are not the route table's
+    RequestSeries& found = shared_series(o);
+    cache.push_back({this, o.provider.data(), o.route.data(), o.outcome, o.status, &found});
+    return found;
+  }
+  RequestSeries& shared_series(const ingest::RequestOutcome& o) {
+    std::string key(o.provider);
+    key.append(1, '\n').append(o.route).append(1, '\n');
     key.append(ingest::to_string(o.outcome)).append(1, '\n').append(std::to_string(o.status));
     std::lock_guard lock(series_m);
     auto it = series.find(key);
     if (it == series.end()) {
       const std::string provider(o.provider);
-      RequestSeries m{&requests.Add({{"provider", provider},
-                                     {"route", std::string(o.route)},
-                                     {"outcome", std::string(ingest::to_string(o.outcome))},
-                                     {"status", std::to_string(o.status)}}),
-                      &duration.Add({{"provider", provider}}, kRequestBuckets), &bytes.Add({{"provider", provider}})};
-      it = series.emplace(key, m).first;
+      auto m = std::make_unique<RequestSeries>(requests.Add({{"provider", provider},
+                                                             {"route", std::string(o.route)},
+                                                             {"outcome", std::string(ingest::to_string(o.outcome))},
+                                                             {"status", std::to_string(o.status)}}),
+                                               duration.Add({{"provider", provider}}, kRequestBuckets),
+                                               bytes.Add({{"provider", provider}}));
+      it = series.emplace(key, std::move(m)).first;
     }
-    return it->second;
+    return *it->second;
+  }
+  // Moves the tallies into their series (every 200 ms).
+  void flush() {
+    {
+      std::lock_guard lock(series_m);
+      for (auto& [_, m] : series) {
+        m->requests.flush(m->requests_series);
+        m->duration.flush(m->duration_series);
+        m->bytes.flush(m->bytes_series);
+      }
+    }
+    produce_persisted_tally.flush(produce_persisted);
+    produce_failed_tally.flush(produce_failed);
   }
   inline static const prometheus::Histogram::BucketBoundaries kRequestBuckets{
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
   inline static const prometheus::Histogram::BucketBoundaries kProduceBuckets{
       0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
   std::mutex series_m;
-  std::unordered_map<std::string, RequestSeries> series;
+  std::unordered_map<std::string, std::unique_ptr<RequestSeries>> series;
 
   // A flood of forged deliveries must not become a flood of log lines (the counter has them all).
   log::LogBudget refusal_log{20};
@@ -224,6 +267,7 @@ struct IngestMetrics {
   prometheus::Family<prometheus::Histogram>& produce;
   prometheus::Histogram& produce_persisted{produce.Add({{"result", "persisted"}}, kProduceBuckets)};
   prometheus::Histogram& produce_failed{produce.Add({{"result", "failed"}}, kProduceBuckets)};
+  ingest::SecondsHistogramTally produce_persisted_tally{kProduceBuckets}, produce_failed_tally{kProduceBuckets};
   prometheus::Gauge& in_flight;
   prometheus::Gauge& queue_depth;
   prometheus::Gauge& backlog_age;
@@ -368,6 +412,7 @@ int main(int argc, char** argv) {
       metrics.backlog_age.Set(std::chrono::duration<double>(handler->backlog_age()).count());
       metrics.observe_server(server.stats());
       metrics.observe_routing(handler->stats());
+      metrics.flush();
     }
   }
   const bool misconfigured = producer->misconfigured();
