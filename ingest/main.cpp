@@ -187,8 +187,7 @@ struct IngestMetrics {
   }
   // Each webhook's series are created once and kept, with their tallies (ingest/metric_tally.h:
   // counted with atomics, moved into the series by flush()). A thread finds them in its own small
-  // cache, by the outcome's strings' addresses (the route table's): the shared map builds a string
-  // key under a lock.
+  // cache, without a lock; the shared map behind it builds a string key under one.
   struct RequestSeries {
     RequestSeries(prometheus::Counter& r, prometheus::Histogram& d, prometheus::Counter& b)
         : requests_series(r), duration_series(d), bytes_series(b) {}
@@ -202,21 +201,20 @@ struct IngestMetrics {
   RequestSeries& request_series(const ingest::RequestOutcome& o) {
     struct Cached {
       const IngestMetrics* metrics;
-      const char* provider;
-      const char* route;
+      std::string provider, route;
       ingest::Outcome outcome;
       int status;
       RequestSeries* series;
     };
     thread_local std::vector<Cached> cache;
     for (const Cached& c : cache) {
-      if (c.metrics == this && c.provider == o.provider.data() && c.route == o.route.data() &&
-          c.outcome == o.outcome && c.status == o.status)
+      if (c.metrics == this && c.outcome == o.outcome && c.status == o.status && c.provider == o.provider &&
+          c.route == o.route)
         return *c.series;
     }
-    if (cache.size() >= 64) cache.clear();  // bounded: outcome strings that are not the route table's
+    if (cache.size() >= 64) cache.clear();  // bounded (routes × outcomes × statuses seen are few)
     RequestSeries& found = shared_series(o);
-    cache.push_back({this, o.provider.data(), o.route.data(), o.outcome, o.status, &found});
+    cache.push_back({this, std::string(o.provider), std::string(o.route), o.outcome, o.status, &found});
     return found;
   }
   RequestSeries& shared_series(const ingest::RequestOutcome& o) {
