@@ -530,15 +530,21 @@ class Session : public std::enable_shared_from_this<Session> {
         return;
       }
     }
+    read_more(&Session::read_header, bhttp::error::end_of_stream);
+  }
+
+  // Reads what the socket has into the buffer, then continues with `then`; a client that closes
+  // here ends the request as `on_eof` says (nothing sent yet, or half a message).
+  void read_more(void (Session::*then)(), bhttp::error on_eof) {
     socket_.async_read_some(buffer_.prepare(kReadChunk),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            [self = shared_from_this(), then, on_eof](beast::error_code ec, std::size_t n) {
                               if (self->state_ == State::closed) return;
                               if (ec) {
-                                self->on_read_error(ec == asio::error::eof ? bhttp::error::end_of_stream : ec);
+                                self->on_read_error(ec == asio::error::eof ? bhttp::make_error_code(on_eof) : ec);
                                 return;
                               }
                               self->buffer_.commit(n);
-                              self->read_header();
+                              ((*self).*then)();
                             });
   }
 
@@ -622,16 +628,7 @@ class Session : public std::enable_shared_from_this<Session> {
       on_read({});
       return;
     }
-    socket_.async_read_some(buffer_.prepare(kReadChunk),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              if (self->state_ == State::closed) return;
-                              if (ec) {  // the client closed or reset mid-body: nothing to answer
-                                self->on_read_error(ec == asio::error::eof ? bhttp::error::partial_message : ec);
-                                return;
-                              }
-                              self->buffer_.commit(n);
-                              self->read_body();
-                            });
+    read_more(&Session::read_body, bhttp::error::partial_message);  // a client leaving now: nothing to answer
   }
 
   void on_read_error(beast::error_code ec) {
