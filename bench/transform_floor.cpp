@@ -115,7 +115,13 @@ bool make_topics(const Options& o, const std::vector<std::string>& names, const 
   if (!rk) return std::fprintf(stderr, "transform_floor: %s\n", err), false;
   std::vector<numflow::publish::TopicSpec> specs;
   for (const auto& n : names) specs.push_back({n, n.ends_with(".fragments") ? "delete" : "compact", -2, o.partitions});
-  const auto r = numflow::publish::ensure_topics(rk, specs, 30000);
+  // A topic just created may not be described yet ("unknown topic"): that is a retry, as the
+  // services' own probe loops treat it, not a failure.
+  auto r = numflow::publish::ensure_topics(rk, specs, 30000);
+  for (int attempt = 1; r.status == numflow::publish::TopicsResult::retry && attempt < 30; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    r = numflow::publish::ensure_topics(rk, specs, 30000);
+  }
   rd_kafka_destroy(rk);
   if (r.status != numflow::publish::TopicsResult::ok)
     return std::fprintf(stderr, "transform_floor: topics: %s\n", r.message.c_str()), false;
