@@ -92,6 +92,61 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
+// ---------------------------------------------------------------------------------------------
+// HmacSha256Key
+
+struct HmacSha256Key::States {
+  EVP_MD_CTX* inner = EVP_MD_CTX_new();  // SHA-256 after (key ^ ipad)
+  EVP_MD_CTX* outer = EVP_MD_CTX_new();  // SHA-256 after (key ^ opad)
+  ~States() {
+    EVP_MD_CTX_free(inner);
+    EVP_MD_CTX_free(outer);
+  }
+};
+
+HmacSha256Key::HmacSha256Key(std::string_view key) : states_(std::make_unique<States>()) {
+  constexpr std::size_t kBlock = 64;  // SHA-256's block size
+  unsigned char k[kBlock] = {};
+  if (key.size() > kBlock) {  // a long key is first hashed down (RFC 2104)
+    EVP_MD_CTX* ctx = contexts().digest;
+    unsigned int len = 0;
+    if (EVP_DigestInit_ex2(ctx, sha256(), nullptr) != 1 || EVP_DigestUpdate(ctx, key.data(), key.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx, k, &len) != 1)
+      throw std::runtime_error("hmac-sha256: cannot hash the key");
+  } else {
+    std::memcpy(k, key.data(), key.size());
+  }
+  unsigned char ipad[kBlock], opad[kBlock];
+  for (std::size_t i = 0; i < kBlock; ++i) {
+    ipad[i] = static_cast<unsigned char>(k[i] ^ 0x36);
+    opad[i] = static_cast<unsigned char>(k[i] ^ 0x5c);
+  }
+  const bool ok = states_->inner && states_->outer && EVP_DigestInit_ex2(states_->inner, sha256(), nullptr) == 1 &&
+                  EVP_DigestUpdate(states_->inner, ipad, kBlock) == 1 &&
+                  EVP_DigestInit_ex2(states_->outer, sha256(), nullptr) == 1 &&
+                  EVP_DigestUpdate(states_->outer, opad, kBlock) == 1;
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(ipad, sizeof ipad);
+  OPENSSL_cleanse(opad, sizeof opad);
+  if (!ok) throw std::runtime_error("hmac-sha256: cannot prepare the key");
+}
+
+HmacSha256Key::~HmacSha256Key() = default;
+HmacSha256Key::HmacSha256Key(HmacSha256Key&&) noexcept = default;
+HmacSha256Key& HmacSha256Key::operator=(HmacSha256Key&&) noexcept = default;
+
+std::string HmacSha256Key::sign(std::initializer_list<std::string_view> parts) const {
+  EVP_MD_CTX* ctx = contexts().digest;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  bool ok = EVP_MD_CTX_copy_ex(ctx, states_->inner) == 1;
+  for (std::string_view part : parts) ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
+  ok = ok && EVP_DigestFinal_ex(ctx, md, &len) == 1 && EVP_MD_CTX_copy_ex(ctx, states_->outer) == 1 &&
+       EVP_DigestUpdate(ctx, md, len) == 1 && EVP_DigestFinal_ex(ctx, md, &len) == 1;
+  if (!ok) throw std::runtime_error("hmac-sha256 failed");
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   if (a.empty()) return true;

@@ -77,6 +77,32 @@ TEST(Crypto, ReusedContextsStartOverOnEveryCall) {
   EXPECT_EQ(other, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+// A prepared key gives RFC 4231's answers: a short key, an empty one, one longer than the block
+// (hashed down first, case 6), a message given in parts, and the same key used again and from
+// another thread at once.
+TEST(Crypto, PreparedHmacKeyMatchesRfc4231) {
+  const crypto::HmacSha256Key jefe("Jefe");
+  EXPECT_EQ(crypto::to_hex(jefe.sign({"what do ya want for nothing?"})),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(crypto::to_hex(jefe.sign({"what do ya ", "", "want for nothing?"})),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(crypto::to_hex(crypto::HmacSha256Key("").sign({""})),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  const crypto::HmacSha256Key long_key(std::string(131, '\xaa'));
+  EXPECT_EQ(crypto::to_hex(long_key.sign({"Test Using Larger Than Block-Size Key - Hash Key First"})),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  // Interleaved with the one-shot function, which shares this thread's digest context.
+  EXPECT_EQ(crypto::to_hex(crypto::hmac_sha256("Jefe", "x")), crypto::to_hex(jefe.sign({"x"})));
+  std::vector<std::string> from_threads(4);
+  std::vector<std::thread> threads;
+  for (auto& out : from_threads)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) out = crypto::to_hex(jefe.sign({"what do ya want for nothing?"}));
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& out : from_threads) EXPECT_EQ(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
 TEST(Crypto, ConstantTimeEqual) {
   EXPECT_TRUE(crypto::constant_time_equal("abc", "abc"));
   EXPECT_FALSE(crypto::constant_time_equal("abc", "abd"));

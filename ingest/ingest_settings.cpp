@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <stdexcept>
 
 #include "providers/json_util.h"
@@ -181,7 +182,11 @@ AccountOf account_extractor(const Provider& provider, std::string tilde_account)
   // Only the members account_of() reads are parsed out of each body (json::pick_paths); the
   // '~' fallback below reads RingCentral's event and uri, which are among them.
   return [&provider, ringcentral, paths = provider.account_paths(), tilde = std::move(tilde_account)](std::string_view body) {
-    const rapidjson::Document doc = json::pick_paths(body, paths);
+    // The few values picked fit in a buffer kept per thread: no heap for the Document (its own
+    // allocator would take a 64 KiB chunk per webhook). Declared first: it outlives `doc`.
+    alignas(std::max_align_t) thread_local char buffer[1024];
+    rapidjson::Document::AllocatorType pool(buffer, sizeof buffer);
+    const rapidjson::Document doc = json::pick_paths(body, paths, &pool);
     std::string account = provider.account_of(doc);
     if (account.empty() && ringcentral && !tilde.empty()) {
       // Neither the event path nor the number's uri names a real account; one of them says `~`.

@@ -18,6 +18,7 @@ class Picker : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Picker> {
     for (std::size_t i = 0; i < paths_.size(); ++i) {
       if (!paths_[i].empty()) wanted_ |= 1u << i;
     }
+    open_.reserve(8);  // webhook bodies nest a few levels: one allocation, not three
   }
   bool done() const { return found_ == wanted_; }
 
@@ -106,9 +107,10 @@ class Picker : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Picker> {
 
 }  // namespace
 
-rapidjson::Document pick_paths(std::string_view body, const std::vector<MemberPath>& paths) {
+rapidjson::Document pick_paths(std::string_view body, const std::vector<MemberPath>& paths,
+                               rapidjson::Document::AllocatorType* allocator) {
   if (paths.size() > 32) throw std::invalid_argument("pick_paths: at most 32 paths");
-  rapidjson::Document out(rapidjson::kObjectType);
+  rapidjson::Document out(rapidjson::kObjectType, allocator);
   Picker picker(paths, out);
   if (picker.done()) return out;
   // Parsed in place, in a copy: a string is handed over where it lies instead of being copied
@@ -117,7 +119,7 @@ rapidjson::Document pick_paths(std::string_view body, const std::vector<MemberPa
   thread_local std::string copy;
   copy.assign(body.data(), body.size());
   rapidjson::InsituStringStream in(copy.data());
-  rapidjson::Reader reader;
+  thread_local rapidjson::Reader reader;  // keeps its parse stack's memory from call to call
   // Iterative: a deeply nested body cannot exhaust the stack. Stops at the first error, or when
   // the handler has all it wants (kParseErrorTermination, not an error here).
   reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseInsituFlag>(in, picker);

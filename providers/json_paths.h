@@ -19,7 +19,10 @@ namespace numflow::json {
 
 using MemberPath = std::vector<std::string>;  // member names from the top-level object down
 
-// At most 32 paths. Arrays are not entered (a path names members only).
-rapidjson::Document pick_paths(std::string_view body, const std::vector<MemberPath>& paths);
+// At most 32 paths. Arrays are not entered (a path names members only). With `allocator`, the
+// Document's values live there (it must outlive the Document); without, the Document makes its
+// own, whose first use takes a 64 KiB chunk from the heap.
+rapidjson::Document pick_paths(std::string_view body, const std::vector<MemberPath>& paths,
+                               rapidjson::Document::AllocatorType* allocator = nullptr);
 
 }  // namespace numflow::json

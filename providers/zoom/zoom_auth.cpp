@@ -58,6 +58,7 @@ ZoomAuthenticator::ZoomAuthenticator(ZoomAuthOptions options) : options_(std::mo
   for (const auto& t : options_.secret_tokens)
     if (t.empty()) throw std::invalid_argument("zoom: empty secret token");
   if (!options_.now_seconds) options_.now_seconds = [] { return now_unix_ms() / 1000; };
+  for (const auto& t : options_.secret_tokens) keys_.emplace_back(t);
 }
 
 std::string ZoomAuthenticator::sign_hex(std::string_view secret, std::string_view message) {
@@ -74,22 +75,23 @@ AuthResult ZoomAuthenticator::check(const http::Request& request) const {
   const std::int64_t now = options_.now_seconds(), skew = options_.max_skew.count();
   if (*ts < now - skew || *ts > now + skew) return AuthResult::refuse(401, "stale_timestamp");
 
-  // Over the exact bytes received: re-serialized JSON would not match what Zoom signed.
-  std::string message = "v0:";
-  message += *timestamp;
-  message += ':';
-  message += request.body;
-  const std::string* matched = nullptr;
-  for (const auto& secret : options_.secret_tokens) {
+  // Over the exact bytes received: re-serialized JSON would not match what Zoom signed. The key
+  // hashes the message's parts as they lie; "v0:" + timestamp + ":" + body is never built.
+  const std::string_view sig = *signature;
+  const bool v0 = sig.starts_with("v0=");
+  std::optional<std::size_t> matched;  // which key
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
     // Every token is tried, even after a match, so timing does not tell which one matched.
-    const bool ok = crypto::constant_time_equal(*signature, "v0=" + sign_hex(secret, message));
-    if (ok && !matched) matched = &secret;
+    const std::string expected = crypto::to_hex(keys_[i].sign({"v0:", *timestamp, ":", request.body}));
+    const bool ok = crypto::constant_time_equal(v0 ? sig.substr(3) : std::string_view(), expected) && v0;
+    if (ok && !matched) matched = i;
   }
   if (!matched) return AuthResult::refuse(401, "bad_signature");
 
   if (auto plain = url_validation_token(request.body)) {
     if (plain->empty()) return AuthResult::refuse(400, "bad_url_validation");
-    return AuthResult::answer_with(http::Response::json(200, challenge_body(*plain, sign_hex(*matched, *plain))));
+    return AuthResult::answer_with(
+        http::Response::json(200, challenge_body(*plain, crypto::to_hex(keys_[*matched].sign({*plain})))));
   }
   return AuthResult::accept("zoom-hmac-sha256");
 }

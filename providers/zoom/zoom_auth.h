@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crypto.h"
 #include "providers/authenticator.h"
 
 namespace numflow {
@@ -29,6 +30,7 @@ class ZoomAuthenticator final : public Authenticator {
 
  private:
   ZoomAuthOptions options_;
+  std::vector<crypto::HmacSha256Key> keys_;  // one per secret token, in the same order
 };
 
 // For a Zoom route with authentication `none`: Zoom's `endpoint.url_validation` challenge can only

@@ -80,6 +80,8 @@ TEST(ZoomAuth, MissingOrMalformedHeadersAreRefused) {
   EXPECT_EQ(auth().check(request(kBody, kSig, "")).reason, "missing_signature");
   EXPECT_EQ(auth().check(request(kBody, kSig, "17e8")).reason, "bad_timestamp");
   EXPECT_EQ(auth().check(request(kBody, kSig.substr(3))).reason, "bad_signature") << "the v0= prefix is required";
+  EXPECT_EQ(auth().check(request(kBody, "v1=" + kSig.substr(3))).reason, "bad_signature") << "another scheme";
+  EXPECT_EQ(auth().check(request(kBody, kSig + "00")).reason, "bad_signature");
   EXPECT_EQ(auth().check(request(kBody, "v0=" + std::string(64, '0'))).reason, "bad_signature");
 }
 
