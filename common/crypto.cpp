@@ -1,6 +1,5 @@
 #include "common/crypto.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -30,31 +29,15 @@ namespace {
 // thread-safe; the threads that hash are few and long-lived).
 struct Contexts {
   EVP_MD_CTX* digest = EVP_MD_CTX_new();
-  EVP_MAC_CTX* hmac = nullptr;
-  Contexts() {
-    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (mac) hmac = EVP_MAC_CTX_new(mac);
-    // The digest once, here: passed to every EVP_MAC_init it was looked up by name each time
-    // (a method-store fetch under OpenSSL's locks: a fifth of a Zoom signature check).
-    char digest_name[] = "SHA256";
-    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-                                 OSSL_PARAM_construct_end()};
-    if (hmac && EVP_MAC_CTX_set_params(hmac, params) != 1) {
-      EVP_MAC_CTX_free(hmac);
-      hmac = nullptr;
-    }
-  }
-  ~Contexts() {
-    EVP_MD_CTX_free(digest);
-    EVP_MAC_CTX_free(hmac);
-  }
+  Contexts() = default;
+  ~Contexts() { EVP_MD_CTX_free(digest); }
   Contexts(const Contexts&) = delete;
   Contexts& operator=(const Contexts&) = delete;
 };
 
 Contexts& contexts() {
   thread_local Contexts c;
-  if (!c.digest || !c.hmac) throw std::runtime_error("OpenSSL: cannot create a digest or HMAC context");
+  if (!c.digest) throw std::runtime_error("OpenSSL: cannot create a digest context");
   return c;
 }
 
@@ -76,21 +59,8 @@ std::string sha256_hex(std::string_view data) {
   return to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  EVP_MAC_CTX* ctx = contexts().hmac;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  std::size_t len = 0;
-  // EVP_MAC_init with a key starts over with that key (and the digest set once), so one context
-  // serves every secret. A null key would mean "keep the previous one": an empty key is passed as
-  // a real (empty) buffer.
-  static const unsigned char kEmpty = 0;
-  const auto* key_bytes = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
-  if (EVP_MAC_init(ctx, key_bytes, key.size(), nullptr) != 1 ||
-      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
-      EVP_MAC_final(ctx, md, &len, sizeof md) != 1)
-    throw std::runtime_error("hmac-sha256 failed");
-  return std::string(reinterpret_cast<const char*>(md), len);
-}
+// One HMAC mechanism: a key prepared for a single message (HMAC over EVP_MAC would be a second).
+std::string hmac_sha256(std::string_view key, std::string_view data) { return HmacSha256Key(key).sign({data}); }
 
 // ---------------------------------------------------------------------------------------------
 // HmacSha256Key
@@ -113,7 +83,7 @@ HmacSha256Key::HmacSha256Key(std::string_view key) : states_(std::make_unique<St
     if (EVP_DigestInit_ex2(ctx, sha256(), nullptr) != 1 || EVP_DigestUpdate(ctx, key.data(), key.size()) != 1 ||
         EVP_DigestFinal_ex(ctx, k, &len) != 1)
       throw std::runtime_error("hmac-sha256: cannot hash the key");
-  } else {
+  } else if (!key.empty()) {  // an empty key's data() may be null, which memcpy must not get
     std::memcpy(k, key.data(), key.size());
   }
   unsigned char ipad[kBlock], opad[kBlock];
