@@ -52,6 +52,7 @@ class ExactDocument {
  private:
   std::optional<std::string> check_and_index();
 
+  std::string insitu_;  // the parsed bytes, rewritten by the parse: the DOM's strings live here
   rapidjson::Document doc_;
   std::string texts_;                // every number's text in document order, back to back
   std::vector<std::uint32_t> ends_;  // where each of them ends in texts_

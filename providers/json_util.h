@@ -2,6 +2,8 @@
 // Small helpers for reading provider bodies and writing canonical JSON fragments.
 #include <rapidjson/document.h>
 
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,15 +29,34 @@ inline std::optional<std::string_view> string_member(const rapidjson::Value& obj
 // characters, \u00XX in upper case where JSON has no short form; every other byte as it is.
 // Written out because a Writer and its buffer cost two allocations per string, and records
 // quote a dozen strings each.
+// Whether any of the eight bytes in `word` needs an escape: below 0x20, '"' or '\\'. Bytes from
+// 0x80 up never do. (The classic has-less-than / has-zero-byte tests: each is exact about
+// whether some byte qualifies, which is all that is asked.)
+constexpr bool needs_escape8(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  const auto zero_byte = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  return (((word - kOnes * 0x20) & ~word & kHighs) | zero_byte(word ^ (kOnes * '"')) |
+          zero_byte(word ^ (kOnes * '\\'))) != 0;
+}
+
 inline void append_quoted(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   out += '"';
   std::size_t plain = 0;  // start of the run of bytes that need no escape
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (i + 8 <= s.size()) {  // eight plain bytes at a time: most strings have no escape at all
+      std::uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      if (!needs_escape8(word)) {
+        i += 8;
+        continue;
+      }
+    }
+    const auto c = static_cast<unsigned char>(s[i++]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + plain, i - plain);
-    plain = i + 1;
+    out.append(s.data() + plain, i - 1 - plain);
+    plain = i;
     out += '\\';
     switch (c) {
       case '"': out += '"'; break;

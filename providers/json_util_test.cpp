@@ -28,6 +28,19 @@ TEST(JsonQuote, EveryByteAsRapidJsonWritesIt) {
   }
 }
 
+// Plain runs are skipped eight bytes at a time: each byte must be seen wherever it sits in a word
+// or in the tail, next to plain bytes of every kind (0x7f and bytes of 0x80 up need no escape).
+TEST(JsonQuote, EveryByteAtEveryPositionOfWordAndTail) {
+  for (const char filler : {'a', '\x7f', '\xc3', ' '})
+    for (std::size_t len = 1; len <= 19; ++len)
+      for (std::size_t at = 0; at < len; ++at)
+        for (int b = 0; b < 256; ++b) {
+          std::string text(len, filler);
+          text[at] = static_cast<char>(b);
+          ASSERT_EQ(quote(text), rapidjson_quote(text)) << "byte " << b << " at " << at << " of " << len;
+        }
+}
+
 TEST(JsonQuote, MixedTextAndAppending) {
   const std::string text = std::string("Caf\xC3\xA9 \"Main\" \\ line\nnext\ttab\x01 end/") + std::string(1, '\0');
   EXPECT_EQ(quote(text), rapidjson_quote(text));
@@ -61,6 +74,36 @@ TEST(ExactDocument, AsciiAndNonAsciiBodiesReadTheSame) {
   const auto refused = bad.parse("{\"name\":\"Cafe \xC3\x28\"}");  // a lead byte without its continuation
   ASSERT_TRUE(refused);
   EXPECT_NE(refused->find("not well-formed UTF-8 JSON"), std::string::npos) << *refused;
+}
+
+// Strings are decoded in place into the document's own copy of the body, and a number's text is
+// read forward from where it starts: the caller's buffer may go, and every number keeps its text
+// wherever it sits (first, last, nested, the whole body).
+TEST(ExactDocument, OwnsItsStringsAndKeepsEveryNumbersText) {
+  ExactDocument doc;
+  {
+    std::string body = R"({"a":"x\"y","n":[0.1234567890123456789,-0, 1e-5 ],"u":"caf\u00e9","z":5.0})";
+    ASSERT_FALSE(doc.parse(body));
+    body.assign(body.size(), '#');
+  }
+  const rapidjson::Value& r = doc.root();
+  EXPECT_EQ(std::string_view(r["a"].GetString(), r["a"].GetStringLength()), "x\"y");
+  EXPECT_EQ(std::string_view(r["u"].GetString(), r["u"].GetStringLength()), "caf\xC3\xA9");
+  EXPECT_EQ(doc.number_text(r["n"][0]), "0.1234567890123456789");
+  EXPECT_EQ(doc.number_text(r["n"][1]), "-0");
+  EXPECT_EQ(doc.number_text(r["n"][2]), "1e-5");
+  EXPECT_EQ(doc.number_text(r["z"]), "5.0");
+  EXPECT_EQ(text(r, &doc), "{\"a\":\"x\\\"y\",\"n\":[0.1234567890123456789,-0,1e-5],\"u\":\"caf\xC3\xA9\",\"z\":5.0}");
+
+  ExactDocument whole;
+  ASSERT_FALSE(whole.parse(" 12.50 "));
+  EXPECT_EQ(whole.number_text(whole.root()), "12.50");
+  ExactDocument glued;
+  EXPECT_TRUE(glued.parse("[1-2]"));  // a number with more after it is no JSON
+  ExactDocument lone;
+  const auto refused = lone.parse(R"({"a":"ok \\ \udc00"})");
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->find("surrogate"), std::string::npos) << *refused;
 }
 
 }  // namespace

@@ -46,7 +46,8 @@ class UndoStore final : public StateStore {
   UndoStore(MemoryStateStore& base, std::int32_t partition, Log& log) : base_(base), partition_(partition), log_(log) {}
   const NumberState* find(std::string_view number) const override { return base_.find(number); }
   void put(const std::string& number, NumberState state) override {
-    log_.emplace_back(partition_, number, base_.replace(number, std::move(state)));
+    auto& before = std::get<2>(log_.emplace_back(partition_, number, std::nullopt));
+    base_.replace(number, std::move(state), before);
   }
   void erase(std::string_view number) override {
     log_.emplace_back(partition_, std::string(number), base_.take(number));

@@ -64,6 +64,19 @@ class Writer {
   std::string out_;
 };
 
+// Slot values as numflow writes them are mostly strings without escapes, true, false or null: those
+// are told valid JSON by a look at their bytes. Anything else (numbers, objects, escapes, UTF-8) is
+// read by RapidJSON.
+bool plainly_json(std::string_view t) {
+  if (t == "true" || t == "false" || t == "null") return true;
+  if (t.size() < 2 || t.front() != '"' || t.back() != '"') return false;
+  for (std::size_t i = 1; i + 1 < t.size(); ++i) {
+    const auto c = static_cast<unsigned char>(t[i]);
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) return false;
+  }
+  return true;
+}
+
 // Reads what Writer wrote; any read past the end or out of range turns ok() false for good.
 class Reader {
  public:
@@ -123,9 +136,10 @@ class Reader {
   std::string json_value() {
     const std::string_view text = view();
     if (!ok_) return {};
+    if (plainly_json(text)) return std::string(text);
     rapidjson::MemoryStream ms(text.data(), text.size());
     rapidjson::BaseReaderHandler<> any;
-    rapidjson::Reader reader;
+    thread_local rapidjson::Reader reader;  // keeps its stack: one allocation per thread, not per slot
     if (json::parse_utf8<rapidjson::kParseIterativeFlag>(reader, ms, any, text).IsError()) return fail(), std::string();
     return std::string(text);
   }

@@ -135,7 +135,8 @@ TEST(Codec, TruncatedBinaryRecordsAreRefused) {
 // A slot value goes verbatim into the records analytics read: one JSON value or nothing.
 TEST(Codec, BinarySlotValuesMustBeJson) {
   NumberFragment f = sample_fragment();
-  for (const char* bad : {"", "ACME", "\"open", "1 2", "{\"a\":}", "\"\xff\""}) {
+  for (const char* bad : {"", "ACME", "\"open", "1 2", "{\"a\":}", "\"\xff\"", "\"", "\"a\"b\"", "\"a\\\"",
+                          "\"tab\there\"", "truex", "nul"}) {
     SCOPED_TRACE(bad);
     f.update.slots.set(Slot::cnam, bad);
     EXPECT_FALSE(decode_fragment(encode_fragment(f)));
@@ -145,6 +146,15 @@ TEST(Codec, BinarySlotValuesMustBeJson) {
   }
   f.update.slots.set(Slot::cnam, std::string(100000, '[') + std::string(100000, ']'));  // deep, not recursive
   EXPECT_TRUE(decode_fragment(encode_fragment(f)));
+  // Told valid by a look at their bytes (plain strings, literals) or by RapidJSON (the rest).
+  for (const char* good :
+       {"\"\"", "\"ACME Support\"", "true", "false", "null", "\"a\\\"b\"", "\"caf\xc3\xa9\"", "-1.5e3"}) {
+    SCOPED_TRACE(good);
+    f.update.slots.set(Slot::cnam, good);
+    const auto d = decode_fragment(encode_fragment(f));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(std::get<NumberFragment>(*d).update.slots.get(Slot::cnam), good);
+  }
 }
 
 TEST(Codec, BinaryRecordsAreSmallerThanTheirJson) {

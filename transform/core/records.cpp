@@ -1,5 +1,8 @@
 #include "transform/core/records.h"
 
+#include <array>
+#include <cstdint>
+
 #include "common/time.h"
 #include "providers/json_util.h"
 
@@ -38,24 +41,41 @@ void append_source(std::string& out, const std::optional<SourcePosition>* source
   out += '}';
 }
 
+// Each field's slots, in slot order: one for a whole field, several for an object field (health,
+// pricing). Worked out at compile time; serializing searched all 22 slots for each of the 16
+// fields of every record.
+struct FieldSlots {
+  std::array<std::uint8_t, kSlotCount> slot{};
+  std::size_t count = 0;
+};
+constexpr std::array<FieldSlots, kFieldCount> kFieldSlots = [] {
+  std::array<FieldSlots, kFieldCount> out{};
+  for (std::size_t s = 0; s < kSlotCount; ++s) {
+    FieldSlots& f = out[static_cast<std::size_t>(kSlots[s].field)];
+    f.slot[f.count++] = static_cast<std::uint8_t>(s);
+  }
+  return out;
+}();
+
+std::string_view slot_json(const NumberState& state, std::size_t s) {
+  return state.slots[s] ? std::string_view(state.slots[s]->json) : std::string_view("null");
+}
+
 // An object field (health, pricing) from its member slots: null until one of them is known.
-void append_object_field(std::string& out, const NumberState& state, Field field) {
+void append_object_field(std::string& out, const NumberState& state, const FieldSlots& members) {
   bool any = false;
-  for (std::size_t s = 0; s < kSlotCount; ++s) any |= kSlots[s].field == field && state.slots[s].has_value();
+  for (std::size_t i = 0; i < members.count; ++i) any |= state.slots[members.slot[i]].has_value();
   if (!any) {
     out += "null";
     return;
   }
   out += '{';
-  bool first = true;
-  for (std::size_t s = 0; s < kSlotCount; ++s) {
-    if (kSlots[s].field != field) continue;
-    if (!first) out += ',';
-    first = false;
+  for (std::size_t i = 0; i < members.count; ++i) {
+    if (i) out += ',';
     out += '"';
-    out += kSlots[s].member;
+    out += kSlots[members.slot[i]].member;
     out += "\":";
-    out += state.slots[s] ? std::string_view(state.slots[s]->json) : std::string_view("null");
+    out += slot_json(state, members.slot[i]);
   }
   out += '}';
 }
@@ -68,16 +88,10 @@ void append_state_json(std::string& out, const NumberState& state) {
     out += kFieldNames[f];
     out += "\":";
     const Field field = static_cast<Field>(f);
-    if (field == Field::health || field == Field::pricing) {
-      append_object_field(out, state, field);
-      continue;
-    }
-    const std::size_t s = [&] {
-      for (std::size_t i = 0; i < kSlotCount; ++i)
-        if (kSlots[i].field == field) return i;
-      return kSlotCount;
-    }();
-    out += state.slots[s] ? std::string_view(state.slots[s]->json) : std::string_view("null");
+    if (field == Field::health || field == Field::pricing)
+      append_object_field(out, state, kFieldSlots[f]);
+    else
+      out += slot_json(state, kFieldSlots[f].slot[0]);
   }
   out += '}';
 }

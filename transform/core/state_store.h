@@ -31,11 +31,14 @@ class MemoryStateStore final : public StateStore {
   void put(const std::string& number, NumberState state) override { map_[number] = std::move(state); }
   void erase(std::string_view number) override { map_.erase(std::string(number)); }
   // put() and erase() that hand back what the number held before (nothing when it was absent),
-  // moved out rather than copied: the transform keeps it to undo an aborted transaction.
-  std::optional<NumberState> replace(const std::string& number, NumberState state) {
-    auto [it, inserted] = map_.try_emplace(number, std::move(state));
-    if (inserted) return std::nullopt;
-    return std::exchange(it->second, std::move(state));
+  // moved out rather than copied: the transform keeps it to undo an aborted transaction. replace()
+  // moves it straight into `before`: a NumberState is ~1.2 KB of slots, and returning it through
+  // std::exchange and an optional moved it four times per event.
+  void replace(const std::string& number, NumberState&& state, std::optional<NumberState>& before) {
+    auto [it, inserted] = map_.try_emplace(number, std::move(state));  // moves only when inserting
+    if (inserted) return;
+    before.emplace(std::move(it->second));
+    it->second = std::move(state);
   }
   std::optional<NumberState> take(std::string_view number) {
     auto node = map_.extract(std::string(number));
