@@ -37,7 +37,7 @@ Settings service_settings() {
             "while a backlog waits, windows double from --batch-max-ms up to this (fewer commits, faster "
             "catch-up); back to --batch-max-ms once caught up. Below --batch-max-ms: fixed windows",
             Option::Kind::integer, false, 0, 5000})
-      .add({"batch-idle-ms", "5", "a transaction also commits once no input came for this long (0: never early)",
+      .add({"batch-idle-ms", "20", "a transaction also commits once no input came for this long (0: never early)",
             Option::Kind::integer, false, 0, 5000})
       .add({"ringcentral-account", "", "account id for RingCentral events that name their account '~'"})
       .add({"8x8-snapshot-webhooks-complete", "false",

@@ -34,7 +34,7 @@ struct ServiceOptions {
   // The command line's defaults (transform/main.cpp).
   int batch_max_messages = 50000;
   int batch_max_ms = 50;
-  int batch_idle_ms = 5;
+  int batch_idle_ms = 20;
   int batch_max_ms_behind = 1000;
   std::string default_ringcentral_account;  // for events whose account is "~"
   CoreOptions core;
