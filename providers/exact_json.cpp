@@ -20,6 +20,7 @@ using rapidjson::Value;
 // Iterative (any depth), strings decoded in place (below); parse_utf8 adds UTF-8 validation.
 constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseInsituFlag;
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
+constexpr std::size_t kUtf8Lookahead = 3;  // continuation bytes of a 4-byte UTF-8 sequence
 constexpr std::size_t kMaxNameInDetail = 64;
 
 std::string_view view(const Value& s) { return {s.GetString(), s.GetStringLength()}; }
@@ -203,7 +204,14 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) {
 std::optional<std::string> ExactDocument::parse(std::string_view bytes) {
   const std::size_t skipped = bytes.substr(0, kBom.size()) == kBom ? kBom.size() : 0;
   bytes.remove_prefix(skipped);
-  insitu_.assign(bytes);  // NUL-terminated, as the stream needs; the DOM's strings point into it
+  // The DOM's strings point into this copy. It ends in four NULs: one because the stream reads a
+  // NUL as the end, and three because RapidJSON's UTF-8 validation takes a lead byte's
+  // continuation bytes without looking at them, so a body ending in a lead byte (0xF0) is read up
+  // to three bytes past its end before it is refused (found by fuzz_codec; a MemoryStream stopped
+  // at its end by itself).
+  insitu_.reserve(bytes.size() + kUtf8Lookahead);
+  insitu_.assign(bytes);
+  insitu_.append(kUtf8Lookahead, '\0');
   rapidjson::InsituStringStream ms(insitu_.data());
   Builder builder(doc_, bytes, ms, texts_, ends_);
   rapidjson::Reader reader;

@@ -40,7 +40,8 @@ class ExactDocument {
   ExactDocument& operator=(const ExactDocument&) = delete;
 
   // Parses `bytes` (once per object). nullopt when they are acceptable JSON, else why not, ending
-  // with the byte offset where that is known: "Invalid encoding in string. at byte 12".
+  // with the byte offset where that is known: "Invalid encoding in string. at byte 12". The
+  // document keeps its own copy of the bytes, which its strings point into: `bytes` may go.
   std::optional<std::string> parse(std::string_view bytes);
 
   const rapidjson::Document& root() const { return doc_; }

@@ -24,11 +24,6 @@ inline std::optional<std::string_view> string_member(const rapidjson::Value& obj
   return std::string_view(v->GetString(), v->GetStringLength());
 }
 
-// Appends s as a JSON string, escaped byte for byte as RapidJSON's Writer escapes strings
-// (json::text() writes the records' other strings with it): '"', '\\' and the control
-// characters, \u00XX in upper case where JSON has no short form; every other byte as it is.
-// Written out because a Writer and its buffer cost two allocations per string, and records
-// quote a dozen strings each.
 // Whether any of the eight bytes in `word` needs an escape: below 0x20, '"' or '\\'. Bytes from
 // 0x80 up never do. (The classic has-less-than / has-zero-byte tests: each is exact about
 // whether some byte qualifies, which is all that is asked.)
@@ -39,6 +34,11 @@ constexpr bool needs_escape8(std::uint64_t word) {
           zero_byte(word ^ (kOnes * '\\'))) != 0;
 }
 
+// Appends s as a JSON string, escaped byte for byte as RapidJSON's Writer escapes strings
+// (json::text() writes the records' other strings with it): '"', '\\' and the control
+// characters, \u00XX in upper case where JSON has no short form; every other byte as it is.
+// Written out because a Writer and its buffer cost two allocations per string, and records
+// quote a dozen strings each.
 inline void append_quoted(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   out += '"';

@@ -66,7 +66,7 @@ struct StageOptions {
   // batches fill up (group commit). 0: only the two limits above. Not much below 20: under a
   // moderate, bursty load (producers' linger, fetch responses) gaps of 5 ms are common, and a
   // transaction per gap cost the transform 376 µs of CPU per event at 1,000 events/s against 238
-  // with 20 (docs/PERFORMANCE.md, "Idle commits").
+  // with 20 (docs/PERFORMANCE.md, section "Runs 30–32", "Idle commits").
   int batch_idle_ms = 20;
   // While the stage is behind (a backlog waits in its input when a window ends) windows double
   // from batch_max_ms up to this (batch_window.h). Below batch_max_ms: fixed windows.
