@@ -24,6 +24,9 @@ inline std::optional<std::string_view> string_member(const rapidjson::Value& obj
   return std::string_view(v->GetString(), v->GetStringLength());
 }
 
+// Whether a byte needs an escape in a JSON string: the control characters, '"' and '\\'.
+constexpr bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
 // Whether any of the eight bytes in `word` needs an escape: below 0x20, '"' or '\\'. Bytes from
 // 0x80 up never do. (The classic has-less-than / has-zero-byte tests: each is exact about
 // whether some byte qualifies, which is all that is asked.)
@@ -54,7 +57,7 @@ inline void append_quoted(std::string& out, std::string_view s) {
       }
     }
     const auto c = static_cast<unsigned char>(s[i++]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (!needs_escape(c)) continue;
     out.append(s.data() + plain, i - 1 - plain);
     plain = i;
     out += '\\';

@@ -7,6 +7,7 @@
 #include <rapidjson/reader.h>
 
 #include "providers/exact_json.h"
+#include "providers/json_util.h"
 #include "transform/core/codec_json_v1.h"
 
 namespace numflow::transform {
@@ -72,7 +73,7 @@ bool plainly_json(std::string_view t) {
   if (t.size() < 2 || t.front() != '"' || t.back() != '"') return false;
   for (std::size_t i = 1; i + 1 < t.size(); ++i) {
     const auto c = static_cast<unsigned char>(t[i]);
-    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) return false;
+    if (json::needs_escape(c) || c >= 0x80) return false;  // escapes, and UTF-8 to validate
   }
   return true;
 }
