@@ -109,6 +109,8 @@ class TxnStage {
   void rewind(const Batch& batch);
   void rejoin_after_failed_rewind(rd_kafka_resp_err_t err);
   bool produce(OutMessage&& m);
+  static constexpr std::size_t kHeldFirst = 64;
+  bool release_held(Batch& batch);
 
   StageOptions options_;
   StageHooks& hooks_;
