@@ -10,6 +10,7 @@ PACKAGES=(
   prometheus-cpp-dev         # /metrics exposition
   libgtest-dev libgmock-dev  # unit and integration tests
   libphonenumber-dev         # E.164 normalization and validity
+  libprotobuf-dev            # PhoneNumber is a protobuf message phone.cpp builds
   libboost-dev               # Boost.Beast/Asio: asynchronous HTTP/1.1 server
   libssl-dev                 # HMAC-SHA256, constant-time compare
   libcurl4-openssl-dev       # HTTP client (8x8 numbers poller)
