@@ -1,10 +1,5 @@
 #include "transform/txn_stage.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -22,28 +17,6 @@ struct ErrorDeleter {
   void operator()(rd_kafka_error_t* e) const { rd_kafka_error_destroy(e); }
 };
 using Error = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
-
-// librdkafka 2.0.2's main thread waits for its next timer in whole milliseconds, so it polls
-// without sleeping through the last millisecond before each one (fixed in 2.3.1, librdkafka PR
-// #4671; Debian 12 has 2.0.2). A transactional producer arms 1 ms timers for every round of
-// partition registrations: at 5,000 webhooks/s its main thread spent 4-8 us per webhook polling
-// (docs/PERFORMANCE.md, "Runs 33-"). Niced, that polling gives way to the stages, the broker and
-// ingest when the cores are busy, and costs the same as before when they are not. Its real work
-// (the transaction's requests and responses) is brief and still runs.
-constexpr int kProducerMainThreadNice = 10;
-
-rd_kafka_resp_err_t nice_main_thread(rd_kafka_t*, rd_kafka_thread_type_t type, const char*, void*) {
-  if (type != RD_KAFKA_THREAD_MAIN) return RD_KAFKA_RESP_ERR_NO_ERROR;
-  const auto tid = static_cast<id_t>(gettid());
-  errno = 0;
-  const int now = getpriority(PRIO_PROCESS, tid);
-  if (errno == 0) setpriority(PRIO_PROCESS, tid, std::min(19, now + kProducerMainThreadNice));
-  return RD_KAFKA_RESP_ERR_NO_ERROR;  // not niced (not permitted, say): it only polls at full priority
-}
-
-rd_kafka_resp_err_t add_nice_main_thread(rd_kafka_t* rk, const rd_kafka_conf_t*, void*, char*, size_t) {
-  return rd_kafka_interceptor_add_on_thread_start(rk, "numflow-nice-main-thread", &nice_main_thread, nullptr);
-}
 
 std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* parts) {
   std::vector<std::int32_t> out;
@@ -153,7 +126,6 @@ bool TxnStage::make_producer() {
   // (librdkafka's default, 1,000,000 bytes, refuses a 1 MiB body before it is even sent).
   defaults.emplace_back("message.max.bytes", std::to_string(publish::kLargestDeadLetterBytes));
   rd_kafka_conf_t* conf = publish::make_conf(defaults, options_.kafka);
-  rd_kafka_conf_interceptor_add_on_new(conf, "numflow-nice-main-thread", &add_nice_main_thread, nullptr);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {

@@ -9,17 +9,8 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include <sys/resource.h>
-
-#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <sstream>
-#include <string>
-#include <vector>
 #include <map>
 #include <mutex>
 #include <set>
@@ -277,42 +268,6 @@ TEST_F(MockCluster, TransactionsLengthenWhileBehindAndShortenOnceCaughtUp) {
   std::lock_guard lock(mu);
   ASSERT_FALSE(collected.empty());
   EXPECT_LT(collected.back(), 0.070) << "a lone message waited for a long window after the backlog was gone";
-}
-
-// Nice values of this process's threads named `comm`, from /proc/self/task/*/stat.
-std::vector<int> nice_of_threads(const std::string& comm) {
-  std::vector<int> out;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream in(task.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto open = stat.find('('), close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || stat.substr(open + 1, close - open - 1) != comm)
-      continue;
-    std::istringstream fields(stat.substr(close + 2));  // from field 3 (state) on
-    std::string field;
-    for (int i = 3; i <= 19 && fields >> field; ++i)
-      if (i == 19) out.push_back(std::stoi(field));
-  }
-  return out;
-}
-
-// librdkafka's main thread polls through the last millisecond before each timer (txn_stage.cpp):
-// the transactional producer's is niced, and only that one.
-TEST_F(MockCluster, OnlyTheTransactionalProducersMainThreadIsNiced) {
-  const int base = getpriority(PRIO_PROCESS, 0);
-  const auto before = nice_of_threads("rdk:main");
-  EchoHooks hooks;
-  TxnStage stage(StageOptions{"test", {{"bootstrap.servers", bootstraps_}, {"log_level", "0"}}, "g", "in", "txn-1",
-                              "member-1", 50, 50},
-                 hooks);
-  std::thread t([&] { stage.run(); });
-  while (!stage.ready()) std::this_thread::sleep_for(10ms);
-  const auto after = nice_of_threads("rdk:main");
-  stage.stop();
-  t.join();
-  ASSERT_EQ(after.size(), before.size() + 2) << "a consumer and a producer";
-  EXPECT_EQ(std::count(after.begin(), after.end(), std::min(19, base + 10)), 1);
-  EXPECT_EQ(std::count(after.begin(), after.end(), base), static_cast<long>(before.size()) + 1);
 }
 
 // Outputs trickling into a transaction (two output partitions, an input every few ms, 150 ms
