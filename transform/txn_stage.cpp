@@ -257,7 +257,7 @@ bool TxnStage::produce(OutMessage&& m) {
 // coordinator still finishing the previous transaction, CONCURRENT_TRANSACTIONS and a 20 ms retry.
 // The first kHeldFirst outputs of a batch reach all of a stage's partitions nearly always; written
 // together they are registered in one round. Measured at 5,000 webhooks/s (docs/PERFORMANCE.md,
-// "Runs 33-"): 2.2 rounds per transaction before, 1.6 after; CONCURRENT_TRANSACTIONS 42 -> 9 in 5 s.
+// "Runs 36-38"): 2.2 rounds per transaction before, 1.6 after; CONCURRENT_TRANSACTIONS 42 -> 9 in 5 s.
 bool TxnStage::release_held(Batch& batch) {
   batch.holding = false;
   bool ok = true;
