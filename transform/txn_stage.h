@@ -25,6 +25,7 @@
 #include "publish/kafka_config.h"
 #include "publish/kafka_settings.h"
 #include "publish/raw_sink.h"
+#include "publish/transactional_handle.h"
 
 namespace numflow::transform {
 
@@ -115,7 +116,7 @@ class TxnStage {
   StageOptions options_;
   StageHooks& hooks_;
   StageCounters counters_;
-  publish::KafkaHandle producer_;
+  publish::TransactionalHandle producer_;
   publish::KafkaHandle consumer_;
   // The consumer's own queue (fetched messages waiting to be polled): how far behind the stage is.
   std::unique_ptr<rd_kafka_queue_t, void (*)(rd_kafka_queue_t*)> consumer_queue_{nullptr, rd_kafka_queue_destroy};

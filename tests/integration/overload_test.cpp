@@ -214,18 +214,20 @@ TEST_F(Overload, ShedsLoadWith503AndRecovers) {
 // do with this machine's two cores to themselves; a load generator offering twice that would take
 // those cores from them (measured there: it cannot). So here Kafka's own producer quota on this
 // ingest's client.id makes the broker the bottleneck, as a saturated or slow cluster is in
-// production. The test offers four times the quota's nominal rate on a fixed timetable (open
+// production. The test offers six times the quota's nominal rate on a fixed timetable (open
 // loop: a slow answer does not slow the offered load, as it would not slow a provider's retries)
 // and checks that this was at least twice the capacity, measured as the rate ingest took
-// webhooks at meanwhile (the broker's quota lets early bursts through and lz4 shrinks hex a
-// little, so the nominal rate is only an estimate). Ingest must shed the excess with fast 503s
+// webhooks at meanwhile. The nominal rate is only an estimate: the broker measures a client's
+// rate over a window of seconds and lets early bursts through, so ingest took 114-137/s of the
+// nominal 83/s here and 180/s once in CI, which four times nominal (332/s) no longer doubled. Ingest must shed the excess with fast 503s
 // (--shed-backlog-ms), answer everything under the providers' 3 s, keep its memory bounded, lose
 // nothing it answered 200, and take webhooks again once the load drops.
 
 constexpr int kQuotaBytesPerSecond = 256 << 10;
-constexpr int kPadHex = 3000;  // ~3.1 KB bodies of random hex: lz4 can hardly shrink them
+constexpr int kPadHex = 3000;  // ~3.1 KB bodies of random hex: lz4 does not shrink them
 constexpr int kBodyBytes = kPadHex + 150;
-constexpr int kOpenLoopThreads = 1024;  // enough for ~330/s answered within 2.5 s
+constexpr double kOfferedTimesNominal = 6;  // ~500/s
+constexpr int kOpenLoopThreads = 1536;      // enough for ~500/s answered within 3 s
 constexpr Ms kOverloadRun = 10000ms;
 
 std::string random_body(std::mt19937_64& rng, const std::string& tag, int seq) {
@@ -326,7 +328,7 @@ TEST_F(OverloadOpenLoop, TwiceTheMeasuredCapacityIsShedFastAndRecovers) {
   auto ingest = start_ingest({"--kafka-property", "client.id=" + client_id_});
   ASSERT_TRUE(wait_http_ok(ingest_port_, "/readyz", 30s)) << ingest->log();
 
-  const double offered = 4.0 * kQuotaBytesPerSecond / kBodyBytes;
+  const double offered = kOfferedTimesNominal * kQuotaBytesPerSecond / kBodyBytes;
   std::atomic<bool> loading{true};
   long peak_rss = 0;
   std::thread sampler([&] { peak_rss = sample_rss(ingest->pid(), loading); });
