@@ -41,13 +41,28 @@ rd_kafka_t* transactional_producer(const MockKafka& kafka) {
   return rk;
 }
 
-// Metadata first, so that produce() sends at once instead of at the next metadata refresh.
-void learn_topic(rd_kafka_t* rk, const char* name) {
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, name, nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  ASSERT_EQ(rd_kafka_metadata(rk, 0, t, &md, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(t);
+// A transactional producer with its transaction begun, that already knows the topic's partitions
+// (so produce() sends at once instead of at the next metadata refresh); nullptr, the failure
+// reported, if it cannot be had.
+rd_kafka_t* producer_in_transaction(const MockKafka& kafka) {
+  rd_kafka_t* rk = transactional_producer(kafka);
+  if (!rk) return nullptr;
+  rd_kafka_error_t* e = rd_kafka_init_transactions(rk, 10000);
+  if (!e) {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(rk, "numbers", nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    EXPECT_EQ(rd_kafka_metadata(rk, 0, t, &md, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    e = rd_kafka_begin_transaction(rk);
+  }
+  if (e) {
+    ADD_FAILURE() << rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+    rd_kafka_destroy(rk);
+    return nullptr;
+  }
+  return rk;
 }
 
 void produce(rd_kafka_t* rk, std::int32_t partition) {
@@ -69,12 +84,8 @@ TEST(TransactionalHandle, FencedProducerWithAResponseStillToComeIsDestroyedClean
     SCOPED_TRACE("destroyed " + std::to_string(us) + " us after the producer was fenced");
     MockKafka kafka;
     kafka.create_topic("numbers", 2);
-    rd_kafka_t* rk = transactional_producer(kafka);
+    rd_kafka_t* rk = producer_in_transaction(kafka);
     ASSERT_NE(rk, nullptr);
-    rd_kafka_error_t* e = rd_kafka_init_transactions(rk, 10000);
-    ASSERT_EQ(e, nullptr) << rd_kafka_error_string(e);
-    learn_topic(rk, "numbers");
-    ASSERT_EQ(rd_kafka_begin_transaction(rk), nullptr);
     // One ProduceRequest per partition: the first is answered "fenced" at once (a fatal error,
     // which sets the error string), the second the same way kLateResponseMs later.
     rd_kafka_mock_broker_push_request_error_rtts(kafka.cluster(), 1, kProduce, 2,
@@ -95,11 +106,8 @@ TEST(TransactionalHandle, FencedProducerWithAResponseStillToComeIsDestroyedClean
 TEST(TransactionalHandle, MessagesQueuedForAnUnreachableClusterAreDroppedWithoutWaiting) {
   MockKafka kafka;
   kafka.create_topic("numbers", 2);
-  rd_kafka_t* rk = transactional_producer(kafka);
+  rd_kafka_t* rk = producer_in_transaction(kafka);
   ASSERT_NE(rk, nullptr);
-  rd_kafka_error_t* e = rd_kafka_init_transactions(rk, 10000);
-  ASSERT_EQ(e, nullptr) << rd_kafka_error_string(e);
-  ASSERT_EQ(rd_kafka_begin_transaction(rk), nullptr);
   rd_kafka_mock_broker_set_down(kafka.cluster(), 1);
   for (int i = 0; i < 100; ++i) produce(rk, i % 2);
   EXPECT_GE(rd_kafka_outq_len(rk), 100);
