@@ -320,9 +320,10 @@ TEST_F(MockCluster, TrickledOutputsRegisterTheirPartitionsInOneRound) {
   EXPECT_EQ(committed, 150u);
   ASSERT_GE(hooks.commits, 2);
   EXPECT_EQ(hooks.aborts, 0);
-  // One round per transaction, with room for a thread descheduled between two of the held
-  // outputs on a busy machine (written one by one: 1.7-1.9 rounds per transaction here).
-  EXPECT_LE(rounds * 4, hooks.commits * 5 + 4) << rounds << " rounds in " << hooks.commits << " transactions";
+  // One round per transaction, with room for a thread descheduled for more than librdkafka's
+  // 1 ms registration timer between two of the held outputs on a busy machine (CI, tests
+  // running two at a time: 1.30 rounds per transaction once). Written one by one: 1.7-1.9.
+  EXPECT_LE(rounds * 2, hooks.commits * 3 + 2) << rounds << " rounds in " << hooks.commits << " transactions";
 }
 
 }  // namespace
