@@ -21,6 +21,8 @@
 #             copying bytes: bench/transform_floor), two and four instances
 #   e2e       ingest + transform, fixed rate (bench/e2e), POST -> record readable read_committed;
 #             the last rate also hop by hop (gen.py hops: raw, fragment, change, read)
+#   e2e floor the last rate through bench/ingest_floor -> bench/transform_floor --follow: the same
+#             hops with none of numflow's work, the least the design takes on this machine
 #   memory    ingest RSS with $MANY_CONNS keep-alive connections posting at once
 # CPU is utime+stime from /proc/PID/stat of each service over its phase.
 #
@@ -472,6 +474,47 @@ stop_pid "$TRANSFORM_PID"
 res "e2e at $LAST_RATE/s, $(python3 "$HERE/gen.py" hops "$WORK/sent-$LAST_RATE.txt" "$WORK/recv-$LAST_RATE.txt" "$B" \
       "$RUN.e2e.raw" "$RUN.e2e.fragments" "$RUN.e2e.number-changes" 2>&1 | tail -1)"
 
+# ------------------------------------------------------- (g2) the end-to-end floor at the last rate
+# The same fixed-rate load through the least any pipeline of this design does: bench/ingest_floor
+# (epoll HTTP + numflow-ingest's durable produce, linger.ms 0.5) -> raw -> bench/transform_floor
+# --follow (numflow-transform's two exactly-once stages with its default windows, copying bytes,
+# keyed by the body's number) -> the same read_committed reader. Its p99 is what the design itself
+# costs on this machine at this rate, with none of numflow's work: the limit under the target.
+log "e2e floor: ingest_floor + transform_floor at $LAST_RATE/s"
+create_topic "$RUN.e2efloor.raw"
+P_EF=$(pick_port $((PORT_BASE + 85)))
+"$BUILD/bench/ingest_floor" --port "$P_EF" --brokers "$B" --topic "$RUN.e2efloor.raw" --linger-ms 0.5 \
+  2>>"$WORK/e2e-floor.log" &
+EF_I_PID=$!; PIDS+=("$EF_I_PID")
+"$BUILD/bench/transform_floor" --brokers "$B" --raw-topic "$RUN.e2efloor.raw" --follow --run "$RUN.e2efloor" \
+  --partitions "$PARTITIONS" --fragment-bytes "${FR_B:-370}" --record-bytes "${NC_B:-946}" --state-bytes "${ST_B:-399}" \
+  >"$WORK/e2e-floor-transform.txt" 2>>"$WORK/e2e-floor.log" &
+EF_T_PID=$!; PIDS+=("$EF_T_PID")
+for _ in $(seq 1 50); do ss -Hltn "sport = :$P_EF" | grep -q . && break; sleep 0.1; done
+for _ in $(seq 1 60); do
+  kcat -L -b "$B" -t "$RUN.e2efloor.number-changes" 2>/dev/null | grep -q "partition 0" && break; sleep 0.5
+done
+"$E2E" -url "http://127.0.0.1:$P_EF/webhooks/8x8" -auth "$AUTH_8X8" -rate 200 -duration 5s -prefix 9 \
+  -out "$WORK/sent-floor-warmup.txt" >/dev/null
+sleep 3
+kcat -C -b "$B" -t "$RUN.e2efloor.number-changes" -o end -u -q -X isolation.level=read_committed \
+  -X fetch.wait.max.ms=5 -f '%k\n' 2>/dev/null > >(python3 "$HERE/gen.py" stamp >"$WORK/recv-floor.txt") &
+KC_PID=$!; PIDS+=("$KC_PID")
+sleep 4
+i0=$(ticks "$EF_I_PID"); t0=$(ticks "$EF_T_PID"); k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
+sent=$("$E2E" -url "http://127.0.0.1:$P_EF/webhooks/8x8" -auth "$AUTH_8X8" -rate "$LAST_RATE" \
+         -duration "${E2E_SECONDS}s" -prefix 5 -out "$WORK/sent-floor.txt")
+i1=$(ticks "$EF_I_PID"); t1=$(ticks "$EF_T_PID"); k1=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
+sleep 5
+stop_pid "$KC_PID"; sleep 0.5
+st=$(python3 "$HERE/gen.py" stats "$WORK/sent-floor.txt" "$WORK/recv-floor.txt")
+n=$(awk '{print $1}' <<<"$sent" | cut -d= -f2)
+res "e2e floor (ingest_floor -> transform_floor) at $LAST_RATE/s: $sent; latency ms $st; CPU per webhook: ingest floor $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, transform floor $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs${KAFKA_PID:+, broker $(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$n" "%.1f") µs}"
+read -r EF_P50 EF_P99 <<<"$(sed -E 's/.*p50=([^ ]+) p99=([^ ]+).*/\1 \2/' <<<"$st")"
+stop_pid "$EF_I_PID"; stop_pid "$EF_T_PID"
+res "e2e floor at $LAST_RATE/s, $(python3 "$HERE/gen.py" hops "$WORK/sent-floor.txt" "$WORK/recv-floor.txt" "$B" \
+      "$RUN.e2efloor.raw" "$RUN.e2efloor.fragments" "$RUN.e2efloor.number-changes" 2>&1 | tail -1)"
+
 # ---------------------------------------------------------------- (5) ingest memory, many connections
 log "memory: numflow-ingest with $MANY_CONNS keep-alive connections"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; (( $(ulimit -n) > MANY_CONNS + 100 )) || log "file limit $(ulimit -n) is below $MANY_CONNS connections"
@@ -515,6 +558,7 @@ for e in "${E2E_RES[@]}"; do
   read -r rate p50 p99 <<<"$e"
   res "| end-to-end at $rate webhooks/s, p50 / p99 (ms) | $p50 / $p99 | p99 ≤ 300 at 5,000/s |"
 done
+res "| the end-to-end floor at $LAST_RATE webhooks/s (bench/ingest_floor -> bench/transform_floor), p50 / p99 (ms) | $EF_P50 / $EF_P99; numflow's p99 / the floor's: $(fdiv "$p99" "$EF_P99") | the least the design takes here |"
 res "| ingest RSS, $MANY_CONNS connections (MiB) | $((peak_rss / 1024)) (idle after load phases: $((rss0 / 1024)); after the first phase: $((N_IRSS / 1024))) | |"
 res "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 log "done: $OUT"

@@ -11,10 +11,18 @@
 //                   [--fragment-bytes 370] [--record-bytes 946] [--state-bytes 399]
 //
 // Prints one line: events/s (first input taken to last record committed) and own CPU µs per event.
+//
+//   transform_floor --brokers 127.0.0.1:9092 --raw-topic T --follow --run NAME [sizes as above]
+//
+// --follow: the end-to-end floor's middle (bench/compare.sh, phase "e2e floor"). Instead of
+// draining N events, the stages follow the raw topic until SIGTERM or SIGINT, writing to
+// NAME.fragments, NAME.number-changes and NAME.number-state, so that a read_committed reader of
+// NAME.number-changes sees what bench/ingest_floor took in, one exactly-once hop pair later.
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -24,9 +32,12 @@
 #include "bench/process_cpu.h"
 #include "publish/kafka_config.h"
 #include "publish/topics.h"
+#include "transform/service.h"
 #include "transform/txn_stage.h"
 
 namespace {
+
+volatile std::sig_atomic_t stopping = 0;
 
 using numflow::transform::OutMessage;
 using numflow::transform::StageHooks;
@@ -35,8 +46,9 @@ using numflow::transform::TxnStage;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
-  std::string brokers = "127.0.0.1:9092", raw_topic;
+  std::string brokers = "127.0.0.1:9092", raw_topic, run;
   long events = 0;
+  bool follow = false;
   int partitions = 4, fragment_bytes = 370, record_bytes = 946, state_bytes = 399;
 };
 
@@ -50,6 +62,21 @@ std::string filled(const rd_kafka_message_t* m, int size) {
   return out;
 }
 
+// The number a record is keyed by: the first "msisdn" of an 8x8 body (what the e2e sender and
+// gen.py raw write), else a 12-byte key already one (a fragment's), else one made from the
+// offset, so that records spread over the partitions as numbers do and an end-to-end reader can
+// match what it reads to what was sent. A search, not a parse: the least routing by number takes.
+std::string number_key(const rd_kafka_message_t* m) {
+  const std::string_view body(static_cast<const char*>(m->payload), m->len);
+  constexpr std::string_view field = "\"msisdn\":\"";
+  if (const auto at = body.find(field); at != std::string_view::npos) {
+    const auto from = at + field.size(), to = body.find('"', from);
+    if (to != std::string_view::npos && to - from <= 16) return std::string(body.substr(from, to - from));
+  }
+  if (m->key_len == 12) return std::string(static_cast<const char*>(m->key), 12);
+  return "+1202" + std::to_string(m->offset % 10000000 + 1000000);
+}
+
 struct CopyHooks : StageHooks {
   std::vector<std::pair<std::string, int>> outputs;  // topic, value bytes: one record each per input
   std::atomic<long>* committed = nullptr;            // counted on commit (stage 2 only)
@@ -60,9 +87,7 @@ struct CopyHooks : StageHooks {
   void on_revoke(const std::vector<std::int32_t>&) override {}
   void process(const rd_kafka_message_t* m, std::vector<OutMessage>& out) override {
     if (started && !started->load(std::memory_order_relaxed)) started->store(true);
-    // A number-sized key that spreads fragments over the partitions as numbers do.
-    const std::string key = m->key_len == 12 ? std::string(static_cast<const char*>(m->key), 12)
-                                             : "+1202" + std::to_string(m->offset % 10000000 + 1000000);
+    const std::string key = number_key(m);
     for (const auto& [topic, bytes] : outputs)
       out.push_back(OutMessage{topic, RD_KAFKA_PARTITION_UA, key, filled(m, bytes), {}});
     ++pending;
@@ -76,8 +101,8 @@ struct CopyHooks : StageHooks {
 
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: transform_floor --brokers HOST:PORT --raw-topic TOPIC --events N [--partitions 4]\n"
-               "                       [--fragment-bytes 370] [--record-bytes 946] [--state-bytes 399]\n");
+               "usage: transform_floor --brokers HOST:PORT --raw-topic TOPIC (--events N | --follow --run NAME)\n"
+               "                       [--partitions 4] [--fragment-bytes 370] [--record-bytes 946] [--state-bytes 399]\n");
   std::exit(code);
 }
 
@@ -86,18 +111,24 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") usage(0);
+    if (a == "--follow") {
+      o.follow = true;
+      continue;
+    }
     if (i + 1 >= argc) usage(2);
     const char* v = argv[++i];
     if (a == "--brokers") o.brokers = v;
     else if (a == "--raw-topic") o.raw_topic = v;
     else if (a == "--events") o.events = std::atol(v);
+    else if (a == "--run") o.run = v;
     else if (a == "--partitions") o.partitions = std::atoi(v);
     else if (a == "--fragment-bytes") o.fragment_bytes = std::atoi(v);
     else if (a == "--record-bytes") o.record_bytes = std::atoi(v);
     else if (a == "--state-bytes") o.state_bytes = std::atoi(v);
     else usage(2);
   }
-  if (o.raw_topic.empty() || o.events <= 0 || o.partitions <= 0) usage(2);
+  if (o.raw_topic.empty() || o.partitions <= 0) usage(2);
+  if (o.follow ? o.run.empty() || o.events > 0 : o.events <= 0) usage(2);
   return o;
 }
 
@@ -106,7 +137,9 @@ Options parse(int argc, char** argv) {
 StageOptions stage(const std::string& name, const std::string& group, const std::string& input,
                    const numflow::publish::Properties& kafka) {
   const std::string id = group + "." + name;
-  return StageOptions{name, kafka, group, input, id, id, 50000, 100, 5, 1000};
+  const numflow::transform::ServiceOptions d;
+  return StageOptions{name, kafka, group, input, id, id, d.batch_max_messages, d.batch_max_ms, d.batch_idle_ms,
+                      d.batch_max_ms_behind};
 }
 
 bool make_topics(const Options& o, const std::vector<std::string>& names, const numflow::publish::Properties& kafka) {
@@ -128,12 +161,49 @@ bool make_topics(const Options& o, const std::vector<std::string>& names, const 
   return true;
 }
 
+// --follow: until SIGTERM or SIGINT; prints what was committed and the CPU it took.
+int follow(TxnStage& normalize, TxnStage& merge, const std::atomic<long>& committed) {
+  std::signal(SIGTERM, [](int) { stopping = 1; });
+  std::signal(SIGINT, [](int) { stopping = 1; });
+  const double cpu0 = numflow::bench::process_cpu_seconds();
+  while (!stopping) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const double cpu = numflow::bench::process_cpu_seconds() - cpu0;
+  normalize.stop();
+  merge.stop();
+  const long n = committed.load();
+  std::printf("transform floor (copy-only stages, exactly-once, following): events=%ld cpu_us_per_event=%.1f\n", n,
+              cpu * 1e6 / static_cast<double>(n ? n : 1));
+  return 0;
+}
+
+// Drains o.events: from the first input taken to the last record committed.
+int drain(const Options& o, TxnStage& normalize, TxnStage& merge, const std::atomic<long>& committed,
+          const std::atomic<bool>& started) {
+  while (!started.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto t0 = Clock::now();
+  const double cpu0 = numflow::bench::process_cpu_seconds();
+  const auto give_up = t0 + std::chrono::minutes(5);
+  while (committed.load() < o.events && Clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = numflow::bench::process_cpu_seconds() - cpu0;
+  normalize.stop();
+  merge.stop();
+  const long n = committed.load();
+  std::printf("transform floor (copy-only stages, exactly-once): events=%ld events_per_s=%.0f seconds=%.2f "
+              "cpu_us_per_event=%.1f fragment_bytes=%d record_bytes=%d state_bytes=%d%s\n",
+              n, n / seconds, seconds, cpu * 1e6 / static_cast<double>(n ? n : 1), o.fragment_bytes, o.record_bytes,
+              o.state_bytes, n < o.events ? " INCOMPLETE (gave up after 5 minutes)" : "");
+  return n < o.events ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   const auto stamp = std::chrono::system_clock::now().time_since_epoch().count();
-  const std::string run = "floor" + std::to_string(stamp % 1000000000);  // this run's topics and groups
+  // This run's topics and groups.
+  const std::string run = o.follow ? o.run : "floor" + std::to_string(stamp % 1000000000);
   const numflow::publish::Properties kafka{{"bootstrap.servers", o.brokers}};
   const std::string fragments = run + ".fragments", changes = run + ".number-changes", state = run + ".number-state";
   if (!make_topics(o, {fragments, changes, state}, kafka)) return 1;
@@ -149,23 +219,8 @@ int main(int argc, char** argv) {
   TxnStage merge(stage("merge", run + ".merge", fragments, kafka), second);
   std::thread t1([&] { normalize.run(); });
   std::thread t2([&] { merge.run(); });
-
-  while (!started.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const auto t0 = Clock::now();
-  const double cpu0 = numflow::bench::process_cpu_seconds();
-  const auto give_up = t0 + std::chrono::minutes(5);
-  while (committed.load() < o.events && Clock::now() < give_up)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  const double cpu = numflow::bench::process_cpu_seconds() - cpu0;
-  normalize.stop();
-  merge.stop();
+  const int rc = o.follow ? follow(normalize, merge, committed) : drain(o, normalize, merge, committed, started);
   t1.join();
   t2.join();
-  const long n = committed.load();
-  std::printf("transform floor (copy-only stages, exactly-once): events=%ld events_per_s=%.0f seconds=%.2f "
-              "cpu_us_per_event=%.1f fragment_bytes=%d record_bytes=%d state_bytes=%d%s\n",
-              n, n / seconds, seconds, cpu * 1e6 / static_cast<double>(n ? n : 1), o.fragment_bytes, o.record_bytes,
-              o.state_bytes, n < o.events ? " INCOMPLETE (gave up after 5 minutes)" : "");
-  return n < o.events ? 1 : 0;
+  return rc;
 }
