@@ -16,6 +16,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -106,6 +107,8 @@ class TxnStage {
   static int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque);
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   bool commit(Batch& batch);
+  void log_committed(const Batch& batch, std::chrono::steady_clock::time_point commit_started,
+                     std::chrono::steady_clock::time_point offsets_sent, std::chrono::steady_clock::time_point ended) const;
   void abort_and_rewind(bool rebuild_producer, const Batch& batch);
   void rewind(const Batch& batch);
   void rejoin_after_failed_rewind(rd_kafka_resp_err_t err);

@@ -235,6 +235,37 @@ TEST_F(MockCluster, BrokerGoingDown) {
   EXPECT_LT(committed_when_down, 3000u);
 }
 
+// At --log-level debug each committed transaction says where its time went; together the lines
+// account for every input once (no aborts without faults).
+TEST_F(MockCluster, DebugLogTellsWhereEachTransactionsTimeWent) {
+  produce_inputs(120);
+  log::set_level(log::Level::debug);
+  ::testing::internal::CaptureStderr();
+  const auto out = run_stage(120, [] {});
+  const std::string logs = ::testing::internal::GetCapturedStderr();
+  log::set_level(log::Level::info);
+  expect_exactly_once(out, 120);
+  ASSERT_EQ(aborts_, 0);
+  int lines = 0;
+  long messages = 0;
+  std::size_t from = 0;
+  for (std::size_t at; (at = logs.find("\"msg\":\"transaction committed\"", from)) != std::string::npos; from = at + 1) {
+    const std::string line = logs.substr(at, logs.find('\n', at) - at);
+    ++lines;
+    EXPECT_NE(line.find("\"stage\":\"test\""), std::string::npos) << line;
+    for (const char* field : {"\"window_ms\":", "\"offsets_ms\":", "\"commit_ms\":"}) {
+      const auto f = line.find(field);
+      ASSERT_NE(f, std::string::npos) << field << " missing: " << line;
+      EXPECT_GE(std::stod(line.substr(f + std::string_view(field).size())), 0.0) << line;
+    }
+    const auto m = line.find("\"messages\":");
+    ASSERT_NE(m, std::string::npos) << line;
+    messages += std::stol(line.substr(m + 11));
+  }
+  EXPECT_EQ(lines, commits_);
+  EXPECT_EQ(messages, 120);
+}
+
 // A backlog lengthens the transactions (fewer commits while catching up); once it is drained a
 // lone message is committed after a short window again, not after the long one.
 TEST_F(MockCluster, TransactionsLengthenWhileBehindAndShortenOnceCaughtUp) {
