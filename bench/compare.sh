@@ -436,43 +436,62 @@ N_TRATE4=$RATE
 for p in "${FOUR_PIDS[@]}"; do stop_pid "$p"; done
 
 # ---------------------------------------------------------------- (g) end to end at a fixed rate
+# e2e_warm_up URL TOPIC TAG: once TOPIC (number-changes) has partitions, an unmeasured warm-up: the
+# first events of a fresh pipeline wait for the transactional producers to add each output
+# partition and for the merge stage's first fetches (measured: ~1.5 s).
+e2e_warm_up() {
+  for _ in $(seq 1 60); do
+    kcat -L -b "$B" -t "$2" 2>/dev/null | grep -q "partition 0" && break; sleep 0.5
+  done
+  "$E2E" -url "$1" -auth "$AUTH_8X8" -rate 200 -duration 5s -prefix 9 -out "$WORK/sent-$3-warmup.txt" >/dev/null
+  sleep 3
+}
+# e2e_measure LABEL URL TOPIC RATE PREFIX TAG INGEST_NAME INGEST_PID TRANSFORM_NAME TRANSFORM_PID:
+# RATE webhooks/s for E2E_SECONDS, each read back from TOPIC read_committed and stamped; prints
+# the latencies and each process's CPU per webhook, sets P50 and P99 (ms). Files: sent-TAG.txt,
+# recv-TAG.txt.
+e2e_measure() {
+  local label=$1 url=$2 topic=$3 rate=$4 prefix=$5 tag=$6 iname=$7 ipid=$8 tname=$9 tpid=${10}
+  local kc i0 t0 k0 i1 t1 k1 sent st n
+  # kcat's pid in $! (its output goes through the time stamper, which ends when kcat does)
+  kcat -C -b "$B" -t "$topic" -o end -u -q -X isolation.level=read_committed \
+    -X fetch.wait.max.ms=5 -f '%k\n' 2>/dev/null > >(python3 "$HERE/gen.py" stamp >"$WORK/recv-$tag.txt") &
+  kc=$!; PIDS+=("$kc")
+  sleep 4
+  i0=$(ticks "$ipid"); t0=$(ticks "$tpid"); k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
+  sent=$("$E2E" -url "$url" -auth "$AUTH_8X8" -rate "$rate" -duration "${E2E_SECONDS}s" -prefix "$prefix" \
+           -out "$WORK/sent-$tag.txt")
+  i1=$(ticks "$ipid"); t1=$(ticks "$tpid"); k1=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
+  sleep 5
+  stop_pid "$kc"; sleep 0.5
+  st=$(python3 "$HERE/gen.py" stats "$WORK/sent-$tag.txt" "$WORK/recv-$tag.txt")
+  n=$(awk '{print $1}' <<<"$sent" | cut -d= -f2)
+  res "$label: $sent; latency ms $st; CPU per webhook: $iname $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, $tname $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs${KAFKA_PID:+, broker $(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$n" "%.1f") µs}"
+  read -r P50 P99 <<<"$(sed -E 's/.*p50=([^ ]+) p99=([^ ]+).*/\1 \2/' <<<"$st")"
+}
+# e2e_hops LABEL TAG TOPICS: where the time of a run went, hop by hop (each stage's record
+# timestamps in TOPICS.raw, TOPICS.fragments, TOPICS.number-changes; gen.py hops).
+e2e_hops() {
+  res "$1, $(python3 "$HERE/gen.py" hops "$WORK/sent-$2.txt" "$WORK/recv-$2.txt" "$B" \
+        "$3.raw" "$3.fragments" "$3.number-changes" 2>&1 | tail -1)"
+}
+
 log "e2e: ingest + transform at fixed rates"
 start_ingest "$RUN.e2e.raw"
 start_transform "$RUN.e2e" a "$RUN.e2e.raw"; P_TR_M=$TR_PORT
 wait_url "http://127.0.0.1:$P_TR_M/readyz" "$TRANSFORM_PID" || die "numflow-transform not ready"
-for _ in $(seq 1 60); do
-  kcat -L -b "$B" -t "$RUN.e2e.number-changes" 2>/dev/null | grep -q "partition 0" && break; sleep 0.5
-done
-# Warm-up, not measured: the first events of a fresh pipeline wait for the transactional producers
-# to add each output partition and for the merge stage's first fetches (measured: ~1.5 s).
-"$E2E" -url "http://127.0.0.1:$P_INGEST/webhooks/8x8" -auth "$AUTH_8X8" -rate 200 -duration 5s -prefix 9 \
-  -out "$WORK/sent-warmup.txt" >/dev/null
-sleep 3
+e2e_warm_up "http://127.0.0.1:$P_INGEST/webhooks/8x8" "$RUN.e2e.number-changes" numflow
 E2E_RES=()
 prefix=2
 for rate in $E2E_RATES; do
-  # kcat's pid in $! (its output goes through the time stamper, which ends when kcat does)
-  kcat -C -b "$B" -t "$RUN.e2e.number-changes" -o end -u -q -X isolation.level=read_committed \
-    -X fetch.wait.max.ms=5 -f '%k\n' 2>/dev/null > >(python3 "$HERE/gen.py" stamp >"$WORK/recv-$rate.txt") &
-  KC_PID=$!; PIDS+=("$KC_PID")
-  sleep 4
-  i0=$(ticks "$INGEST_PID"); t0=$(ticks "$TRANSFORM_PID"); k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
-  sent=$("$E2E" -url "http://127.0.0.1:$P_INGEST/webhooks/8x8" -auth "$AUTH_8X8" -rate "$rate" \
-           -duration "${E2E_SECONDS}s" -prefix "$prefix" -out "$WORK/sent-$rate.txt")
-  i1=$(ticks "$INGEST_PID"); t1=$(ticks "$TRANSFORM_PID"); k1=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
-  sleep 5
-  stop_pid "$KC_PID"; sleep 0.5
-  st=$(python3 "$HERE/gen.py" stats "$WORK/sent-$rate.txt" "$WORK/recv-$rate.txt")
-  n=$(awk '{print $1}' <<<"$sent" | cut -d= -f2)
-  res "e2e at $rate/s: $sent; latency ms $st; CPU per webhook: ingest $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, transform $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs${KAFKA_PID:+, broker $(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$n" "%.1f") µs}"
-  E2E_RES+=("$rate $(sed -E 's/.*p50=([^ ]+) p99=([^ ]+).*/\1 \2/' <<<"$st")")
+  e2e_measure "e2e at $rate/s" "http://127.0.0.1:$P_INGEST/webhooks/8x8" "$RUN.e2e.number-changes" "$rate" "$prefix" \
+    "$rate" ingest "$INGEST_PID" transform "$TRANSFORM_PID"
+  E2E_RES+=("$rate $P50 $P99")
   prefix=$((prefix + 1))
   LAST_RATE=$rate
 done
 stop_pid "$TRANSFORM_PID"
-# Where the time of the last rate went, hop by hop (each stage's record timestamps; gen.py hops).
-res "e2e at $LAST_RATE/s, $(python3 "$HERE/gen.py" hops "$WORK/sent-$LAST_RATE.txt" "$WORK/recv-$LAST_RATE.txt" "$B" \
-      "$RUN.e2e.raw" "$RUN.e2e.fragments" "$RUN.e2e.number-changes" 2>&1 | tail -1)"
+e2e_hops "e2e at $LAST_RATE/s" "$LAST_RATE" "$RUN.e2e"
 
 # ------------------------------------------------------- (g2) the end-to-end floor at the last rate
 # The same fixed-rate load through the least any pipeline of this design does: bench/ingest_floor
@@ -491,29 +510,12 @@ EF_I_PID=$!; PIDS+=("$EF_I_PID")
   >"$WORK/e2e-floor-transform.txt" 2>>"$WORK/e2e-floor.log" &
 EF_T_PID=$!; PIDS+=("$EF_T_PID")
 for _ in $(seq 1 50); do ss -Hltn "sport = :$P_EF" | grep -q . && break; sleep 0.1; done
-for _ in $(seq 1 60); do
-  kcat -L -b "$B" -t "$RUN.e2efloor.number-changes" 2>/dev/null | grep -q "partition 0" && break; sleep 0.5
-done
-"$E2E" -url "http://127.0.0.1:$P_EF/webhooks/8x8" -auth "$AUTH_8X8" -rate 200 -duration 5s -prefix 9 \
-  -out "$WORK/sent-floor-warmup.txt" >/dev/null
-sleep 3
-kcat -C -b "$B" -t "$RUN.e2efloor.number-changes" -o end -u -q -X isolation.level=read_committed \
-  -X fetch.wait.max.ms=5 -f '%k\n' 2>/dev/null > >(python3 "$HERE/gen.py" stamp >"$WORK/recv-floor.txt") &
-KC_PID=$!; PIDS+=("$KC_PID")
-sleep 4
-i0=$(ticks "$EF_I_PID"); t0=$(ticks "$EF_T_PID"); k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
-sent=$("$E2E" -url "http://127.0.0.1:$P_EF/webhooks/8x8" -auth "$AUTH_8X8" -rate "$LAST_RATE" \
-         -duration "${E2E_SECONDS}s" -prefix 5 -out "$WORK/sent-floor.txt")
-i1=$(ticks "$EF_I_PID"); t1=$(ticks "$EF_T_PID"); k1=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
-sleep 5
-stop_pid "$KC_PID"; sleep 0.5
-st=$(python3 "$HERE/gen.py" stats "$WORK/sent-floor.txt" "$WORK/recv-floor.txt")
-n=$(awk '{print $1}' <<<"$sent" | cut -d= -f2)
-res "e2e floor (ingest_floor -> transform_floor) at $LAST_RATE/s: $sent; latency ms $st; CPU per webhook: ingest floor $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, transform floor $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs${KAFKA_PID:+, broker $(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$n" "%.1f") µs}"
-read -r EF_P50 EF_P99 <<<"$(sed -E 's/.*p50=([^ ]+) p99=([^ ]+).*/\1 \2/' <<<"$st")"
+e2e_warm_up "http://127.0.0.1:$P_EF/webhooks/8x8" "$RUN.e2efloor.number-changes" floor
+e2e_measure "e2e floor (ingest_floor -> transform_floor) at $LAST_RATE/s" "http://127.0.0.1:$P_EF/webhooks/8x8" \
+  "$RUN.e2efloor.number-changes" "$LAST_RATE" 5 floor "ingest floor" "$EF_I_PID" "transform floor" "$EF_T_PID"
+EF_P50=$P50 EF_P99=$P99
 stop_pid "$EF_I_PID"; stop_pid "$EF_T_PID"
-res "e2e floor at $LAST_RATE/s, $(python3 "$HERE/gen.py" hops "$WORK/sent-floor.txt" "$WORK/recv-floor.txt" "$B" \
-      "$RUN.e2efloor.raw" "$RUN.e2efloor.fragments" "$RUN.e2efloor.number-changes" 2>&1 | tail -1)"
+e2e_hops "e2e floor at $LAST_RATE/s" floor "$RUN.e2efloor"
 
 # ---------------------------------------------------------------- (5) ingest memory, many connections
 log "memory: numflow-ingest with $MANY_CONNS keep-alive connections"
