@@ -28,7 +28,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      librdkafka-dev rapidjson-dev prometheus-cpp-dev libphonenumber-dev libboost-dev \
+      librdkafka-dev rapidjson-dev prometheus-cpp-dev libphonenumber-dev libicu-dev libboost-dev \
       libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev libgoogle-perftools-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

@@ -1,5 +1,7 @@
 #include "providers/phone.h"
 
+#include "providers/nanp_verdict.h"
+
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
@@ -71,14 +73,12 @@ std::optional<PhoneNumber> nanp_e164(std::string_view s) {
   return n;
 }
 
-// region_of for a +1 number. The region search tries the calling code's main country first, and
-// the US (NANP's main country) has no leading-digits rule: it answers "US" exactly when the number
-// is valid for the US, so that one check answers both for the most common numbers (the search
-// followed by the validity check ran the same US patterns twice). Others take the full search.
-std::string nanp_region_of(const PhoneNumberUtil& util, const PhoneNumber& n, bool& valid) {
-  if (util.IsValidNumberForRegion(n, "US")) {
-    valid = true;
-    return "US";
+// region_of for a +1 number in nanp_e164's form: the same answer from libphonenumber's metadata
+// compiled once (nanp_verdict.h), libphonenumber itself if that metadata could not be read.
+std::string nanp_region_of(const PhoneNumberUtil& util, const PhoneNumber& n, std::string_view e164, bool& valid) {
+  if (const auto verdict = nanp_verdict(e164.substr(2))) {
+    valid = verdict->valid;
+    return verdict->region;
   }
   return region_of(util, n, valid);
 }
@@ -137,7 +137,7 @@ std::optional<Normalized> normalize_uncached(std::string_view text, std::string_
   Normalized out;
   if (const auto nanp = nanp_e164(candidate)) {
     out.e164 = candidate;
-    out.region = nanp_region_of(util, *nanp, out.valid);
+    out.region = nanp_region_of(util, *nanp, candidate, out.valid);
   } else if (util.Parse(candidate, region_hint, &parsed) == PhoneNumberUtil::NO_PARSING_ERROR) {
     util.Format(parsed, PhoneNumberUtil::E164, &out.e164);
     out.region = region_of(util, parsed, out.valid);

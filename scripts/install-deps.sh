@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev  # unit and integration tests
   libphonenumber-dev         # E.164 normalization and validity
   libprotobuf-dev            # PhoneNumber is a protobuf message phone.cpp builds
+  libicu-dev                 # libphonenumber's regex engine: nanp_verdict.cpp compiles its patterns
   libboost-dev               # Boost.Beast/Asio: asynchronous HTTP/1.1 server
   libssl-dev                 # HMAC-SHA256, constant-time compare
   libcurl4-openssl-dev       # HTTP client (8x8 numbers poller)
