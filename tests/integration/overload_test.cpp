@@ -373,6 +373,9 @@ TEST_F(OverloadOpenLoop, TwiceTheMeasuredCapacityIsShedFastAndRecovers) {
             << std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - dropped).count() << " ms" << std::endl;
 
   expect_books_balance(answers);
+  // librdkafka's warnings (a timed-out request, an epoch bump) say how a body got written twice:
+  // CI saw 8 of ~1,100 once (2026-11-29), with one request in flight; kept for the next time.
+  if (HasFailure()) std::cout << "[ overload ] ingest log:\n" << ingest->log() << std::endl;
   ingest->signal(SIGTERM);
   EXPECT_EQ(ingest->wait(20s), 0) << ingest->log();
 }
