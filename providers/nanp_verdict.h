@@ -8,7 +8,7 @@
 // transform's stage thread, and a quarter of that was hashing the (long) pattern strings to find
 // them in its regular-expression cache, ten or more times per number, more in string conversions
 // and allocations. Here each pattern is compiled once, with the same ICU engine and flags, and a
-// thread keeps one matcher per pattern. phone_test holds the answers equal to libphonenumber's.
+// thread keeps one matcher per pattern. nanp_verdict_test holds the answers equal to libphonenumber's.
 #include <optional>
 #include <string>
 #include <string_view>
