@@ -188,8 +188,8 @@ struct IngestHandler::Core {
       late_reports{0};
   std::atomic<std::size_t> in_flight{0};
 
-  // The unanswered submissions (waiting_list.h), and when the deadline thread is to wake next:
-  // a new entry wakes it only when its deadline comes sooner than that.
+  // The submissions Kafka has not reported on (waiting_list.h), and when the deadline thread is
+  // to wake next: a new entry wakes it only when its deadline comes sooner than that.
   mutable std::mutex waiting_m;
   WaitingList waiting;
   Clock::time_point deadline_wake = Clock::time_point::max();
@@ -209,19 +209,23 @@ struct IngestHandler::Core {
   // Links p (keeping it alive while linked is the caller's: see Pending); wakes the deadline
   // thread when p is due before the time it sleeps until.
   void wait_for_report(Pending& p);
-  void forget(Pending& p);
+  void drop_deadline(Pending& p);  // answered: no deadline to keep; still backlog until reported
+  void reported(Pending& p);  // Kafka has reported on it (or it is being dropped): unlinked
   // Unlinks the entries due by `due` (all: time_point::max()) for answering outside the lock.
   std::vector<std::shared_ptr<Pending>> take_waiting(Clock::time_point due);
   std::thread deadline_thread;
 };
 
 // One submitted request: answered exactly once, by its delivery report or by its deadline.
-// Linked in Core::waiting from submission until answered; whoever answers unlinks it, and a
-// Pending dropped unanswered (a sink that lost its callback) unlinks itself.
+// Linked in Core::waiting from submission until its delivery report (the sink's callback keeps
+// it alive until then); a Pending dropped unreported (a sink that lost its callback) unlinks
+// itself.
 struct IngestHandler::Core::Pending : Waiting, std::enable_shared_from_this<Pending> {
   // A sink that drops a callback uncalled must not leave its request unanswered (nor linked).
   ~Pending() {
-    if (core && respond && !done.load()) complete(core->unavailable("kafka_unavailable", request_id), Outcome::error);
+    if (!core) return;
+    if (respond && !done.load()) complete(core->unavailable("kafka_unavailable", request_id), Outcome::error);
+    core->reported(*this);
   }
   std::shared_ptr<Core> core;
   const ProviderRoute* route = nullptr;  // points into core->opt.routes
@@ -234,7 +238,7 @@ struct IngestHandler::Core::Pending : Waiting, std::enable_shared_from_this<Pend
   // False when it had been answered already.
   bool complete(http::Response response, Outcome outcome) {
     if (done.exchange(true)) return false;
-    core->forget(*this);
+    core->drop_deadline(*this);
     core->record(*route, outcome, response.status, received, body_bytes);
     http::Respond r = std::move(respond);  // only the winner gets here
     try {
@@ -246,6 +250,7 @@ struct IngestHandler::Core::Pending : Waiting, std::enable_shared_from_this<Pend
   }
 
   void on_delivery(const publish::DeliveryResult& result) {
+    core->reported(*this);
     if (done.load()) {
       core->late_reports.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -308,9 +313,14 @@ IngestHandler::~IngestHandler() {
     p->complete(core_->unavailable("shutting_down", p->request_id), Outcome::unavailable);
 }
 
-void IngestHandler::Core::forget(Pending& p) {
+void IngestHandler::Core::drop_deadline(Pending& p) {
   std::lock_guard lock(waiting_m);
-  waiting.remove(p);
+  waiting.answered(p);
+}
+
+void IngestHandler::Core::reported(Pending& p) {
+  std::lock_guard lock(waiting_m);
+  waiting.reported(p);
 }
 
 void IngestHandler::Core::wait_for_report(Pending& p) {

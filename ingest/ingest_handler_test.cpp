@@ -563,6 +563,37 @@ TEST_F(IngestTest, ShedsAtOnceWhileKafkaKeepsADeliveryWaitingAndRecovers) {
   EXPECT_EQ(handler_->stats().accepted, 3u);
 }
 
+// A body answered 503 kafka_timeout is still in the producer's queue, ahead of what would be
+// submitted next: it keeps counting as backlog, and webhooks are shed, until Kafka reports on it.
+// (Otherwise a slow broker's queue would fill with bodies already answered, each new body behind
+// them timing out in turn and still written: the broker's capacity spent on answered bodies.)
+TEST_F(IngestTest, ABodyAnsweredAtItsDeadlineIsBacklogUntilKafkaReports) {
+  IngestOptions o = test_options();
+  o.response_deadline = 150ms;
+  o.shed_backlog = 300ms;
+  start(o);
+  sink_.set_mode(FakeSink::Mode::hold);
+  auto r = call("POST", "/webhooks/8x8", "{\"slow\":1}");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(json_field(r->body, "error"), "kafka_timeout");
+  std::this_thread::sleep_for(200ms);  // 350 ms since submission: past the shed threshold
+  EXPECT_GE(handler_->backlog_age(), 300ms);
+  auto shed = call("POST", "/webhooks/8x8", "{\"next\":1}");
+  ASSERT_TRUE(shed);
+  EXPECT_EQ(shed->status, 503);
+  EXPECT_EQ(json_field(shed->body, "error"), "overloaded");
+  EXPECT_EQ(sink_.submitted(), 1u);
+
+  sink_.release_all(Delivery::persisted);  // the late report: the backlog is gone
+  EXPECT_EQ(handler_->stats().late_reports, 1u);
+  EXPECT_EQ(handler_->backlog_age(), std::chrono::steady_clock::duration::zero());
+  sink_.set_mode(FakeSink::Mode::persist);
+  auto again = call("POST", "/webhooks/8x8", "{\"again\":1}");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+}
+
 TEST_F(IngestTest, ZeroShedBacklogNeverSheds) {
   IngestOptions o = test_options();
   o.shed_backlog = 0ms;
@@ -701,7 +732,11 @@ TEST(IngestHandlerDirect, ASlowBodysEarlierDeadlineIsAnsweredFirst) {
   EXPECT_EQ(handler.stats().timeouts, 2u);
   // The answer goes out a moment before the handler counts the request done.
   EXPECT_TRUE(eventually([&] { return handler.in_flight() == 0; }));
+  // Answered, but still in Kafka's queue until reported on: still backlog.
+  EXPECT_GE(handler.backlog_age(), 395ms);
+  sink.release_all(Delivery::persisted);
   EXPECT_EQ(handler.backlog_age(), std::chrono::steady_clock::duration::zero());
+  EXPECT_EQ(handler.stats().late_reports, 2u);
 }
 
 // A sink that loses a delivery callback without calling it: the request is answered at once

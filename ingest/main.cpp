@@ -33,6 +33,20 @@ using namespace numflow;
 
 namespace {
 
+// librdkafka's message timeout, decoupled from the HTTP answer's deadline and far beyond any
+// throttle or slow acks=all answer. librdkafka gives a produce request its oldest message's
+// deadline; when a broker that has written the batch answers after it (a client quota holds
+// answers back for seconds), librdkafka drops the connection and retries the batch, and once
+// other messages time out it bumps the idempotent producer's epoch: the retry is then a new
+// producer's write to the broker and the batch lands twice, reported delivered. At 2 s this
+// wrote bodies answered 200 twice in CI (tests/integration/overload_test.cpp, 8 and 22 of
+// ~1,100-1,600 under a quota, docs/PERFORMANCE.md). A body answered 503 kafka_timeout may
+// therefore still land later (as the provider's retry does; the transform's merge applies an
+// event id once); one refused at once (not ready, queue full, overloaded) never does. It counts
+// as backlog until its report, so shedding keeps the queue from filling with answered bodies
+// (waiting_list.h).
+constexpr int kMessageTimeoutMs = 30000;
+
 // Each provider route needs an explicit authentication decision (contract §1): its provider's
 // authenticator built from the settings, or `--<provider>-auth none`. Returns an error to refuse
 // to start with.
@@ -317,8 +331,9 @@ int main(int argc, char** argv) {
 
   const std::int64_t largest_body = ingest::largest_raw_body(s);
   publish::ProducerOptions po;
-  // A 2xx needs the delivery report inside the response deadline; a body Kafka cannot take by
-  // then is failed (503, the provider retries) rather than left queued to appear later.
+  // A 2xx needs the delivery report inside the response deadline (--response-deadline-ms); the
+  // handler answers 503 kafka_timeout when it does not come by then. librdkafka's own message
+  // timeout is far longer on purpose (kMessageTimeoutMs, below).
   // librdkafka refuses messages over message.max.bytes (default 1,000,000) before sending them,
   // and the broker those over the topic's max.message.bytes: both need room for the largest body
   // ingest writes plus its key and headers, or a webhook just under --max-body-bytes (default
@@ -333,7 +348,7 @@ int main(int argc, char** argv) {
   // flight per connection (publish/kafka_config.cpp) batches grow while a request is out, and 0.2
   // gained little more: 47,100-52,800 webhooks/s against 46,100-49,700 at 0.5.
   po.properties = publish::merged({{"linger.ms", "0.5"},
-                                   {"message.timeout.ms", "2000"},
+                                   {"message.timeout.ms", std::to_string(kMessageTimeoutMs)},
                                    {"queue.buffering.max.messages", "100000"},
                                    {"queue.buffering.max.kbytes", "131072"},
                                    {"message.max.bytes", std::to_string(largest_body + publish::kRecordOverheadBytes)}},

@@ -1,11 +1,16 @@
 #pragma once
-// The webhooks handed to Kafka and not answered yet, kept in two orders at once:
-//   by submission: the front is the delivery Kafka has kept waiting longest (load shedding);
-//   by deadline:   the front is the next request to answer 503 if its report does not come.
-// An entry leaves both the moment it is answered, so the list holds what is in flight (about
-// connections x latency entries) rather than everything of the last response deadline: a heap
-// cannot drop an answered entry early, and at 30,000 webhooks/s it held ~75,000 of them, each
-// one woken for and popped by the deadline thread 2.5 s later.
+// The webhooks handed to Kafka, kept in two orders at once:
+//   by submission: every body Kafka has not reported on yet, answered or not; the front is the
+//                  one Kafka has kept waiting longest (load shedding). A body answered 503 at its
+//                  deadline stays here until its report: it still sits in the producer's queue,
+//                  ahead of whatever is submitted next, so it still counts as backlog;
+//   by deadline:   the unanswered ones; the front is the next to answer 503 if its report does
+//                  not come.
+// An entry leaves the deadline order when answered and the submission order when reported, so
+// the list holds what is in flight (about connections x latency entries) rather than everything
+// of the last response deadline: a heap cannot drop an answered entry early, and at 30,000
+// webhooks/s it held ~75,000 of them, each one woken for and popped by the deadline thread 2.5 s
+// later.
 //
 // Not thread-safe: the owner locks. Entries are intrusive (no allocation per webhook); the
 // owner keeps each alive while it is linked.
@@ -46,14 +51,20 @@ class WaitingList {
     return &by_deadline_.front() == &w;
   }
 
-  // Unlinks `w` if it is linked (answering may race with the deadline thread taking it).
-  void remove(Waiting& w) {
-    if (!static_cast<SubmissionHook&>(w).is_linked()) return;
-    by_submission_.erase(by_submission_.iterator_to(w));
-    by_deadline_.erase(by_deadline_.iterator_to(w));
+  // Answered: `w` leaves the deadline order (if still there: answering may race with the
+  // deadline thread taking it) and stays backlog until reported.
+  void answered(Waiting& w) {
+    if (static_cast<DeadlineHook&>(w).is_linked()) by_deadline_.erase(by_deadline_.iterator_to(w));
+  }
+
+  // Reported on by Kafka (or dropped): `w` leaves both orders, wherever it still is.
+  void reported(Waiting& w) {
+    answered(w);
+    if (static_cast<SubmissionHook&>(w).is_linked()) by_submission_.erase(by_submission_.iterator_to(w));
   }
 
   bool empty() const { return by_submission_.empty(); }
+  // The oldest body Kafka has not reported on, answered or not.
   std::optional<Clock::time_point> oldest_submission() const {
     if (by_submission_.empty()) return std::nullopt;
     return by_submission_.front().submitted;
@@ -63,17 +74,18 @@ class WaitingList {
     return by_deadline_.front().deadline;
   }
 
-  // Unlinks each entry whose deadline is at or before `due` and passes it to f, earliest first.
+  // Takes each unanswered entry whose deadline is at or before `due` out of the deadline order
+  // (as answered) and passes it to f, earliest first.
   template <class F>
   void take_due(Clock::time_point due, F&& f) {
     while (!by_deadline_.empty() && by_deadline_.front().deadline <= due) {
       Waiting& w = by_deadline_.front();
-      remove(w);
+      answered(w);
       f(w);
     }
   }
 
-  // Unlinks every entry, passing each to f (shutdown).
+  // Takes every unanswered entry, passing each to f (shutdown).
   template <class F>
   void take_all(F&& f) {
     take_due(Clock::time_point::max(), std::forward<F>(f));

@@ -49,25 +49,48 @@ TEST(WaitingList, TakesDueEntriesInDeadlineOrderOnly) {
   for (Entry* e : {&a, &b, &c, &d}) l.add(*e);
   EXPECT_EQ(take_due(l, 2000), std::vector<Waiting*>{});
   EXPECT_EQ(take_due(l, 2500), (std::vector<Waiting*>{&b, &d, &a}));
-  EXPECT_EQ(*l.oldest_submission(), c.submitted);
+  EXPECT_EQ(*l.next_deadline(), c.deadline);
   EXPECT_EQ(take_due(l, 9999), std::vector<Waiting*>{&c});
-  EXPECT_TRUE(l.empty());
+  EXPECT_FALSE(l.next_deadline());
+  l.clear();
 }
 
-TEST(WaitingList, AnsweredEntriesLeaveBothOrdersAndRemoveTwiceIsHarmless) {
+// A body answered 503 at its deadline is still in the producer's queue, ahead of what comes next:
+// it stays the backlog's oldest until Kafka reports on it.
+TEST(WaitingList, AnsweredEntriesStayBacklogUntilReported) {
+  WaitingList l;
+  Entry a(0, 2500), b(1, 2501);
+  l.add(a);
+  l.add(b);
+  EXPECT_EQ(take_due(l, 2500), std::vector<Waiting*>{&a});
+  EXPECT_EQ(*l.oldest_submission(), a.submitted);
+  EXPECT_EQ(*l.next_deadline(), b.deadline);
+  l.answered(b);  // its report came first: answered, then reported
+  EXPECT_FALSE(l.next_deadline());
+  EXPECT_EQ(*l.oldest_submission(), a.submitted);
+  l.reported(b);
+  EXPECT_EQ(*l.oldest_submission(), a.submitted);
+  l.reported(a);  // the late report
+  EXPECT_TRUE(l.empty());
+  EXPECT_FALSE(l.oldest_submission());
+}
+
+TEST(WaitingList, ReportedEntriesLeaveBothOrdersAndTwiceIsHarmless) {
   WaitingList l;
   Entry a(0, 2500), b(1, 2501), c(2, 2502);
   for (Entry* e : {&a, &b, &c}) l.add(*e);
-  l.remove(a);
+  l.reported(a);
   EXPECT_EQ(*l.oldest_submission(), b.submitted);
   EXPECT_EQ(*l.next_deadline(), b.deadline);
-  l.remove(b);
-  l.remove(b);  // the deadline thread and a delivery report may both try
+  l.reported(b);
+  l.reported(b);  // the report, then the entry's own destruction
+  l.answered(b);  // the deadline thread racing the report
   EXPECT_EQ(*l.oldest_submission(), c.submitted);
   std::vector<Waiting*> all;
   l.take_all([&](Waiting& w) { all.push_back(&w); });
   EXPECT_EQ(all, std::vector<Waiting*>{&c});
-  l.remove(c);  // taken already: not linked
+  EXPECT_FALSE(l.empty()) << "taken for answering, not reported yet";
+  l.reported(c);
   EXPECT_TRUE(l.empty());
 }
 

@@ -68,9 +68,10 @@ struct Books {
 
 // 2 messages a millisecond for 8 s to 4 partitions; from 1.5 s to 5 s the broker answers 1.9 s
 // after each request (the mock writes the batch at once: a slow follower under acks=all, a slow
-// disk), against a message.timeout.ms of 2 s, as numflow-ingest's. In-flight requests time out
-// ("possibly persisted", retried), queued messages time out and are failed, and librdkafka bumps
-// the producer epoch to close the gap in the sequence numbers.
+// disk), against a message.timeout.ms of 2 s (numflow-ingest's until 2026-11-29; 30 s since,
+// ingest/main.cpp says why: one in flight narrows the window, a long timeout avoids it).
+// In-flight requests time out ("possibly persisted", retried), queued messages time out and are
+// failed, and librdkafka bumps the producer epoch to close the gap in the sequence numbers.
 Books late_answers(const Properties& defaults) {
   testing::MockKafka kafka;
   kafka.create_topic("t", 4);

@@ -132,9 +132,10 @@ void KafkaProducer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void
   DeliveryResult r{Delivery::persisted, {}};
   if (msg->err) r = {Delivery::failed, rd_kafka_err2str(msg->err)};
   self->in_flight_.fetch_sub(1);
+  const auto now = std::chrono::steady_clock::now();
+  if (!msg->err) self->last_persisted_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   if (self->options_.on_delivery)
-    self->options_.on_delivery(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - pending->submitted).count(), !msg->err);
+    self->options_.on_delivery(std::chrono::duration<double>(now - pending->submitted).count(), !msg->err);
   pending->done(std::move(r));
   delete pending;
 }
@@ -215,7 +216,19 @@ bool KafkaProducer::probe_once() {
     rd_kafka_metadata_destroy(md);
   }
   rd_kafka_topic_destroy(t);
+  // A broker holding a client to its quota mutes the connection for seconds, and the metadata
+  // request waits behind it: slow, not away, while writes keep being acknowledged. Readiness
+  // flapping there would turn shedding (503 overloaded) into 503 not_ready and, in Kubernetes,
+  // take every ingest pod out of service at once (tests/integration/overload_test.cpp).
+  if (err == RD_KAFKA_RESP_ERR__TIMED_OUT && ready_.load() && !brokers_down_.load() && persisted_within(kSlowNotAway))
+    ok = true;
   return ok;
+}
+
+bool KafkaProducer::persisted_within(std::chrono::steady_clock::duration d) const {
+  const std::chrono::steady_clock::time_point last{
+      std::chrono::steady_clock::duration(last_persisted_.load(std::memory_order_relaxed))};
+  return last.time_since_epoch().count() != 0 && std::chrono::steady_clock::now() - last < d;
 }
 
 void KafkaProducer::probe_loop() {

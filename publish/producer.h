@@ -3,6 +3,7 @@
 // interface. Every submit() gets exactly one callback: from the delivery report, or at once when
 // the message cannot even be queued (Kafka unreachable, local queue full).
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,10 @@ class KafkaProducer final : public RawSink {
   void poll_loop();
   void probe_loop();
   bool probe_once();
+  bool persisted_within(std::chrono::steady_clock::duration d) const;
+  // A metadata probe that times out while deliveries are acknowledged this recently is a slow
+  // broker, not an unreachable one: readiness holds.
+  static constexpr std::chrono::seconds kSlowNotAway{5};
 
   // The pipe librdkafka writes to when its report queue turns non-empty (caller_serves_reports).
   // Declared before the handles: closed only after every handle using it is destroyed.
@@ -95,6 +100,7 @@ class KafkaProducer final : public RawSink {
   std::atomic<bool> misconfigured_{false};
   std::atomic<bool> brokers_down_{false};
   std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::chrono::steady_clock::rep> last_persisted_{0};  // steady clock; 0: never
   mutable std::mutex mu_;
   std::string misconfiguration_;
   std::thread poller_, prober_;

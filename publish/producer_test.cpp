@@ -147,6 +147,36 @@ TEST_P(ProducerMock, BrokerDownMeansUnavailableOrFailedNeverPersisted) {
   EXPECT_EQ(send("{}"), Delivery::persisted);
 }
 
+// A broker answering every request 1.5 s late (a quota's throttle, a slow follower): the
+// readiness probe's metadata request times out at 1 s, but deliveries keep being acknowledged,
+// so the producer stays ready (ingest keeps shedding with 503 overloaded rather than answering
+// not_ready and failing its readiness check). With no delivery acknowledged lately, the same
+// timeout is not evidence enough: readiness drops.
+TEST_P(ProducerMock, ASlowBrokerThatAcknowledgesIsStillReady) {
+  ASSERT_TRUE(wait_ready(true));
+  ASSERT_EQ(send("{}"), Delivery::persisted);
+  rd_kafka_mock_broker_set_rtt(mc_, 1, 1500);
+  std::atomic<int> persisted{0};
+  bool stayed_ready = true;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; std::chrono::steady_clock::now() - start < 4s; ++i) {
+    if (i % 10 == 0)
+      producer_->submit(Message{"raw", "8x8:a", "{}", {}}, [&persisted](DeliveryResult r) {
+        persisted += r.status == Delivery::persisted;
+      });
+    stayed_ready = stayed_ready && producer_->ready();
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_GT(persisted.load(), 0);
+  EXPECT_TRUE(stayed_ready) << "a slow broker that acknowledges writes is not unreachable";
+
+  // Nothing acknowledged for longer than the grace (5 s): the timed-out probe now counts.
+  EXPECT_TRUE(wait_ready(false, 15s));
+  rd_kafka_mock_broker_set_rtt(mc_, 1, 0);
+  ASSERT_TRUE(wait_ready(true, 15s));
+  EXPECT_TRUE(producer_->flush(10000));
+}
+
 TEST_P(ProducerMock, FatalErrorRebuildsTheProducer) {
   ASSERT_TRUE(wait_ready(true));
   ASSERT_EQ(send("{\"n\":1}"), Delivery::persisted);
