@@ -732,8 +732,9 @@ TEST(IngestHandlerDirect, ASlowBodysEarlierDeadlineIsAnsweredFirst) {
   EXPECT_EQ(handler.stats().timeouts, 2u);
   // The answer goes out a moment before the handler counts the request done.
   EXPECT_TRUE(eventually([&] { return handler.in_flight() == 0; }));
-  // Answered, but still in Kafka's queue until reported on: still backlog.
-  EXPECT_GE(handler.backlog_age(), 395ms);
+  // Answered, but still in Kafka's queue until reported on: still backlog (the prompt one's age,
+  // from its submission a little after t0: over 300 ms, with room for a slow sanitizer build).
+  EXPECT_GE(handler.backlog_age(), 300ms);
   sink.release_all(Delivery::persisted);
   EXPECT_EQ(handler.backlog_age(), std::chrono::steady_clock::duration::zero());
   EXPECT_EQ(handler.stats().late_reports, 2u);
