@@ -35,6 +35,11 @@ struct TxnStage::Batch {
   // release_held). Never produced if the batch is dropped.
   std::vector<OutMessage> held;
   bool holding = true;
+  // How the batch ended, for the debug line: its input idled, what already waited in the
+  // consumer, the window it had and the one the next batch gets.
+  bool idled = false;
+  std::size_t waiting = 0;
+  std::chrono::milliseconds window{0}, next_window{0};
 };
 
 TxnStage::TxnStage(StageOptions options, StageHooks& hooks, StageCounters counters)
@@ -315,6 +320,10 @@ void TxnStage::log_committed(const Batch& batch, Clock::time_point commit_starte
   log::debug("transaction committed", {{"stage", options_.name},
                                        {"messages", static_cast<std::int64_t>(batch.messages)},
                                        {"window_ms", ms(batch.started, commit_started)},
+                                       {"window_limit_ms", static_cast<std::int64_t>(batch.window.count())},
+                                       {"idled", batch.idled},
+                                       {"waiting", static_cast<std::int64_t>(batch.waiting)},
+                                       {"next_window_ms", static_cast<std::int64_t>(batch.next_window.count())},
                                        {"offsets_ms", ms(commit_started, offsets_sent)},
                                        {"commit_ms", ms(offsets_sent, ended)}});
 }
@@ -431,7 +440,11 @@ bool TxnStage::run() {
       continue;
     }
     if (batch.messages == 0 || !in_transaction_) continue;
-    window.ended(batch.messages, rd_kafka_queue_length(consumer_queue_.get()), idled);
+    batch.idled = idled;
+    batch.waiting = rd_kafka_queue_length(consumer_queue_.get());
+    batch.window = window.current();
+    window.ended(batch.messages, batch.waiting, idled);
+    batch.next_window = window.current();
     if (!commit(batch)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (in_transaction_) {
