@@ -11,7 +11,8 @@
 #   quota    Kafka's producer quota (producer_byte_rate $QUOTA on the ingest's client.id) makes
 #            the broker the bottleneck; the sender offers $QUOTA_FACTOR x the quota's nominal rate
 #            of ~3 KB incompressible bodies: with load shedding (--shed-backlog-ms, default), then
-#            without (--shed-backlog-ms 0), then the load drops to a tenth to show recovery.
+#            with --shed-backlog-ms 0 (shedding only behind a body past the response deadline),
+#            then the load drops to a tenth to show recovery.
 # For each: answers by status and error, latency from the scheduled send time (p50/p99/max, 2xx
 # and 503 apart), ingest's peak RSS and CPU.
 #

@@ -201,7 +201,11 @@ struct IngestHandler::Core {
     const auto oldest = waiting.oldest_submission();
     return oldest ? Clock::now() - *oldest : Clock::duration::zero();
   }
-  bool shedding() const { return opt.shed_backlog.count() > 0 && backlog_age() >= opt.shed_backlog; }
+  bool shedding() const {
+    const auto limit = opt.shed_backlog.count() > 0 ? std::min(opt.shed_backlog, opt.response_deadline)
+                                                    : opt.response_deadline;
+    return backlog_age() >= limit;
+  }
   mutable std::mutex idle_m;
   mutable std::condition_variable idle_cv;
 

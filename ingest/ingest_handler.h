@@ -88,7 +88,10 @@ struct IngestOptions {
   // catches up. The excess gets a fast 503 (its provider retries) instead of a slow one at the
   // response deadline, the producer queue stops growing, and the webhooks that are taken wait
   // little longer than this, unless Kafka stalls outright after taking them (then the response
-  // deadline answers them). Zero: never shed.
+  // deadline answers them). Never longer than response_deadline: a body Kafka has kept past it
+  // has had its 503, and what joins the queue behind it would too, yet still be written (the
+  // broker's capacity spent on answered bodies; measured in docs/PERFORMANCE.md, "A slow broker
+  // is not a reason to write twice"). Zero: only that.
   std::chrono::milliseconds shed_backlog{1000};
   std::vector<ProviderRoute> routes;
   // Extra GET (and HEAD) endpoints answered synchronously, e.g. "/metrics". Must be thread-safe.

@@ -26,7 +26,8 @@ Settings ingest_settings() {
       .add({"retry-after-seconds", "5", "Retry-After sent with 503", Kind::integer})
       .add({"shed-backlog-ms", "1000",
             "load shedding: while the oldest body handed to Kafka has waited this long unacknowledged, "
-            "new webhooks get 503 overloaded + Retry-After at once (0: never shed)",
+            "new webhooks get 503 overloaded + Retry-After at once; never longer than --response-deadline-ms "
+            "(0: only then)",
             Kind::integer, false, 0, 3600000})
       .add({"io-threads", "1", "HTTP io threads (0: one per core)", Kind::integer, false, 0, 256})
       .add({"max-connections", "10000", "concurrent connections; more are refused with 503", Kind::integer, false,
