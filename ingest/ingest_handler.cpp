@@ -229,7 +229,7 @@ struct IngestHandler::Core::Pending : Waiting, std::enable_shared_from_this<Pend
   ~Pending() {
     if (!core) return;
     if (respond && !done.load()) complete(core->unavailable("kafka_unavailable", request_id), Outcome::error);
-    core->reported(*this);
+    if (!unlinked.load(std::memory_order_relaxed)) core->reported(*this);
   }
   std::shared_ptr<Core> core;
   const ProviderRoute* route = nullptr;  // points into core->opt.routes
@@ -238,11 +238,15 @@ struct IngestHandler::Core::Pending : Waiting, std::enable_shared_from_this<Pend
   Clock::time_point received{};
   std::size_t body_bytes = 0;
   std::atomic<bool> done{false};
+  // Out of Core::waiting (its report came): saves a lock when answering and on the way out. The
+  // deadline thread may read it while the report sets it; either value is safe (unlinking twice
+  // is harmless).
+  std::atomic<bool> unlinked{false};
 
   // False when it had been answered already.
   bool complete(http::Response response, Outcome outcome) {
     if (done.exchange(true)) return false;
-    core->drop_deadline(*this);
+    if (!unlinked.load(std::memory_order_relaxed)) core->drop_deadline(*this);
     core->record(*route, outcome, response.status, received, body_bytes);
     http::Respond r = std::move(respond);  // only the winner gets here
     try {
@@ -255,6 +259,7 @@ struct IngestHandler::Core::Pending : Waiting, std::enable_shared_from_this<Pend
 
   void on_delivery(const publish::DeliveryResult& result) {
     core->reported(*this);
+    unlinked.store(true, std::memory_order_relaxed);
     if (done.load()) {
       core->late_reports.fetch_add(1, std::memory_order_relaxed);
       return;
