@@ -11,8 +11,7 @@
 #   ingest    wrk keep-alive, $CONNS connections, $SECONDS_LOAD s, signed provider fixtures mixed
 #             (bench/gen.py wrk): numflow-ingest, then Benthos http_server -> kafka_franz
 #   ingest floor  the least any ingest does under the same wrk load: epoll HTTP + a durable produce,
-#             nothing else (bench/ingest_floor), with numflow-ingest's batching and at linger.ms 0.5,
-#             and HTTP alone
+#             nothing else (bench/ingest_floor), linger.ms 0.5 and 0.2, and HTTP alone
 #   transform drain $RAW_EVENTS pre-filled 8x8 events (bench/gen.py raw) until every record is
 #             published: numflow-transform (exactly-once, default windows: 50 ms, doubling up to
 #             1000 ms while behind) and Benthos twice each, interleaved (the table takes the
@@ -303,9 +302,8 @@ stop_pid "$BIN_PID"
 # request off an epoll loop, produce its body with numflow-ingest's producer settings, answer on
 # the delivery report; no routing, authentication, account key or limits. Its webhooks/s are the
 # ceiling of any ingest answering after a durable write here, its CPU the floor under numflow's.
-# With numflow-ingest's batching (linger.ms 2, batch.num.messages 16) and at linger.ms 0.5 (its
-# setting until 2026-11-29 and this floor's best of 0.2-1 on the Xeon VM), then answering at once
-# with no Kafka (the HTTP exchange alone).
+# At linger.ms 0.5 (numflow-ingest's) and 0.2 (this floor's best on the Xeon VM), then answering
+# at once with no Kafka (the HTTP exchange alone).
 floor_ingest() {  # NAME ARGS... : sets RPS CPU_US
   local name=$1 port pid; shift
   port=$(pick_port $((PORT_BASE + 85)))
@@ -319,10 +317,9 @@ floor_ingest() {  # NAME ARGS... : sets RPS CPU_US
 }
 create_topic "$RUN.floor.webhooks.raw"
 log "ingest floor: epoll HTTP + durable produce, nothing else"
-floor_ingest "ingest floor (linger.ms 2, batch.num.messages 16: numflow-ingest's)" --brokers "$B" \
-  --topic "$RUN.floor.webhooks.raw" --linger-ms 2 -X batch.num.messages=16
-FI_RPS=$RPS FI_CPU=$CPU_US
 floor_ingest "ingest floor (linger.ms 0.5)" --brokers "$B" --topic "$RUN.floor.webhooks.raw" --linger-ms 0.5
+FI_RPS=$RPS FI_CPU=$CPU_US
+floor_ingest "ingest floor (linger.ms 0.2)" --brokers "$B" --topic "$RUN.floor.webhooks.raw" --linger-ms 0.2
 FI2_RPS=$RPS FI2_CPU=$CPU_US
 floor_ingest "HTTP floor (no Kafka)" --no-kafka
 FH_RPS=$RPS FH_CPU=$CPU_US
@@ -498,15 +495,15 @@ e2e_hops "e2e at $LAST_RATE/s" "$LAST_RATE" "$RUN.e2e"
 
 # ------------------------------------------------------- (g2) the end-to-end floor at the last rate
 # The same fixed-rate load through the least any pipeline of this design does: bench/ingest_floor
-# (epoll HTTP + numflow-ingest's durable produce and batching) -> raw -> bench/transform_floor
+# (epoll HTTP + numflow-ingest's durable produce, linger.ms 0.5) -> raw -> bench/transform_floor
 # --follow (numflow-transform's two exactly-once stages with its default windows, copying bytes,
 # keyed by the body's number) -> the same read_committed reader. Its p99 is what the design itself
 # costs on this machine at this rate, with none of numflow's work: the limit under the target.
 log "e2e floor: ingest_floor + transform_floor at $LAST_RATE/s"
 create_topic "$RUN.e2efloor.raw"
 P_EF=$(pick_port $((PORT_BASE + 85)))
-"$BUILD/bench/ingest_floor" --port "$P_EF" --brokers "$B" --topic "$RUN.e2efloor.raw" --linger-ms 2 \
-  -X batch.num.messages=16 2>>"$WORK/e2e-floor.log" &
+"$BUILD/bench/ingest_floor" --port "$P_EF" --brokers "$B" --topic "$RUN.e2efloor.raw" --linger-ms 0.5 \
+  2>>"$WORK/e2e-floor.log" &
 EF_I_PID=$!; PIDS+=("$EF_I_PID")
 "$BUILD/bench/transform_floor" --brokers "$B" --raw-topic "$RUN.e2efloor.raw" --follow --run "$RUN.e2efloor" \
   --partitions "$PARTITIONS" --fragment-bytes "${FR_B:-370}" --record-bytes "${NC_B:-946}" --state-bytes "${ST_B:-399}" \
@@ -542,7 +539,7 @@ res "| measure | numflow | Benthos $BENTHOS_VERSION | numflow / Benthos | target
 res "|---|---|---|---|---|"
 res "| ingest webhooks/s ($CONNS connections) | $N_RPS | $B_RPS | $(fdiv "$N_RPS" "$B_RPS") | ≥ 3 |"
 res "| the broker alone, no HTTP ($CONNS closed-loop durable producers, linger.ms 5 / 0) | $F_RPS / $F0_RPS | | | the broker's ceiling, not an ingest's |"
-res "| the least any ingest does: epoll HTTP + durable produce (bench/ingest_floor; numflow-ingest's batching / linger.ms 0.5): webhooks/s, CPU µs | $FI_RPS, $FI_CPU / $FI2_RPS, $FI2_CPU | | best / Benthos: $(fdiv "$FI_BEST" "$B_RPS"); numflow / best: $(fdiv "$N_RPS" "$FI_BEST") | the ceiling of any ingest here |"
+res "| the least any ingest does: epoll HTTP + durable produce (bench/ingest_floor, linger.ms 0.5 / 0.2): webhooks/s, CPU µs | $FI_RPS, $FI_CPU / $FI2_RPS, $FI2_CPU | | best / Benthos: $(fdiv "$FI_BEST" "$B_RPS"); numflow / best: $(fdiv "$N_RPS" "$FI_BEST") | the ceiling of any ingest here |"
 res "| the HTTP exchange alone (bench/ingest_floor --no-kafka): requests/s, CPU µs | $FH_RPS, $FH_CPU | | | |"
 res "| ingest p50 latency (ms) | $N_P50 | $B_P50 | $(fdiv "$N_P50" "$B_P50") | |"
 res "| ingest p99 latency (ms) | $N_P99 | $B_P99 | $(fdiv "$N_P99" "$B_P99") | < 1 |"

@@ -339,17 +339,15 @@ int main(int argc, char** argv) {
   // ingest writes plus its key and headers, or a webhook just under --max-body-bytes (default
   // 1 MiB) would get 503 on every retry, and an 8x8 snapshot up to --8x8-poll-max-body-bytes
   // (default 16 MiB) would fail on every poll: so both are sized by the larger of the two.
-  // Batching: a partition's batch goes out once 16 webhooks wait in it, or 2 ms after its first.
-  // Each request waits for its own delivery report, so with C connections throughput is at most
-  // C / latency: the shared default (linger 5 ms) allowed ~11,600 answers/s at 64 connections
-  // against ~96,000 with 0 (bench/kafka_floor, docs/PERFORMANCE.md), and until 2026-11-29 ingest
-  // used 0.5 ms. But at a live rate a short linger is a produce request per two or three
-  // webhooks: at 5,000/s, 0.5 ms cost 51-55 µs of ingest CPU per webhook (22 in librdkafka's
-  // broker thread) against 38-41 with these two settings, and the broker's CPU with it; under
-  // full load batch.num.messages sends a filled batch without waiting out the linger, so 64
-  // connections got as much as at 0.5 (docs/PERFORMANCE.md, "Batching by count").
-  po.properties = publish::merged({{"linger.ms", "2"},
-                                   {"batch.num.messages", "16"},
+  // linger.ms 0.5, not the shared default 5: each request waits for its own delivery report, so
+  // with C connections throughput is at most C / latency, and the broker alone allows ~11,600
+  // answers/s at 64 connections with 5 ms against ~96,000 with 0 (bench/kafka_floor,
+  // docs/PERFORMANCE.md). Half a millisecond still batches the webhooks that arrive together
+  // (0: a produce request per webhook, ~50% more broker CPU and fewer webhooks/s); against 1 ms
+  // it took 42,000 webhooks/s instead of 32,000 at the same CPU per webhook. With one request in
+  // flight per connection (publish/kafka_config.cpp) batches grow while a request is out, and 0.2
+  // gained little more: 47,100-52,800 webhooks/s against 46,100-49,700 at 0.5.
+  po.properties = publish::merged({{"linger.ms", "0.5"},
                                    {"message.timeout.ms", std::to_string(kMessageTimeoutMs)},
                                    {"queue.buffering.max.messages", "100000"},
                                    {"queue.buffering.max.kbytes", "131072"},
