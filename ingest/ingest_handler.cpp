@@ -129,7 +129,12 @@ std::int64_t unix_ms(std::chrono::system_clock::time_point tp) {
 // hold it), so a late report after ~IngestHandler is harmless.
 
 struct IngestHandler::Core {
-  explicit Core(IngestOptions o) : opt(std::move(o)), retry_after(std::to_string(opt.retry_after.count())) {}
+  explicit Core(IngestOptions o)
+      : opt(std::move(o)),
+        retry_after(std::to_string(opt.retry_after.count())),
+        // Never later than the response deadline (ingest_handler.h, shed_backlog).
+        shed_at(opt.shed_backlog.count() > 0 ? std::min(opt.shed_backlog, opt.response_deadline)
+                                             : opt.response_deadline) {}
 
   const ProviderRoute* find_route(std::string_view path) const {
     for (const auto& r : opt.routes) {
@@ -180,6 +185,7 @@ struct IngestHandler::Core {
 
   const IngestOptions opt;
   const std::string retry_after;
+  const std::chrono::milliseconds shed_at;  // backlog age from which webhooks are shed
   std::atomic<bool> draining{false};
 
   std::atomic<std::uint64_t> not_found{0}, wrong_method{0};
@@ -201,11 +207,7 @@ struct IngestHandler::Core {
     const auto oldest = waiting.oldest_submission();
     return oldest ? Clock::now() - *oldest : Clock::duration::zero();
   }
-  bool shedding() const {
-    const auto limit = opt.shed_backlog.count() > 0 ? std::min(opt.shed_backlog, opt.response_deadline)
-                                                    : opt.response_deadline;
-    return backlog_age() >= limit;
-  }
+  bool shedding() const { return backlog_age() >= shed_at; }
   mutable std::mutex idle_m;
   mutable std::condition_variable idle_cv;
 

@@ -333,7 +333,7 @@ int main(int argc, char** argv) {
   publish::ProducerOptions po;
   // A 2xx needs the delivery report inside the response deadline (--response-deadline-ms); the
   // handler answers 503 kafka_timeout when it does not come by then. librdkafka's own message
-  // timeout is far longer on purpose (kMessageTimeoutMs, below).
+  // timeout is far longer on purpose (kMessageTimeoutMs, at the top of this file).
   // librdkafka refuses messages over message.max.bytes (default 1,000,000) before sending them,
   // and the broker those over the topic's max.message.bytes: both need room for the largest body
   // ingest writes plus its key and headers, or a webhook just under --max-body-bytes (default
