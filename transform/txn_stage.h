@@ -104,6 +104,7 @@ class TxnStage {
   void rebuild_consumer();
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   bool fetch_stable_offsets(rd_kafka_topic_partition_list_t* parts);
+  static void delivered(rd_kafka_t*, const rd_kafka_message_t*, void*);
   static int stats_cb(rd_kafka_t*, char* json, size_t len, void* opaque);
   static void rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque);
   bool commit(Batch& batch);
