@@ -39,6 +39,7 @@ struct TxnStage::Batch {
   // consumer, the window it had and the one the next batch gets.
   bool idled = false;
   std::size_t waiting = 0;
+  Clock::duration busy{0};  // processing the batch's messages, not waiting for them
   std::chrono::milliseconds window{0}, next_window{0};
 };
 
@@ -332,6 +333,7 @@ void TxnStage::log_committed(const Batch& batch, Clock::time_point commit_starte
                                        {"window_limit_ms", static_cast<std::int64_t>(batch.window.count())},
                                        {"idled", batch.idled},
                                        {"waiting", static_cast<std::int64_t>(batch.waiting)},
+                                       {"busy_ms", std::chrono::duration<double, std::milli>(batch.busy).count()},
                                        {"next_window_ms", static_cast<std::int64_t>(batch.next_window.count())},
                                        {"offsets_ms", ms(commit_started, offsets_sent)},
                                        {"commit_ms", ms(offsets_sent, ended)}});
@@ -427,7 +429,8 @@ bool TxnStage::run() {
         }
         in_transaction_ = true;
       }
-      if (batch.messages == 0) batch.started = Clock::now();  // the metric's "first message to committed"
+      const auto taken = Clock::now();
+      if (batch.messages == 0) batch.started = taken;  // the metric's "first message to committed"
       out.clear();
       hooks_.process(m, out);
       batch.first_offsets.try_emplace(m->partition, m->offset);
@@ -441,6 +444,7 @@ bool TxnStage::run() {
           failed = true;
       }
       if (batch.held.size() >= kHeldFirst && !release_held(batch)) failed = true;
+      batch.busy += Clock::now() - taken;
       if (failed) break;
     }
     if (!failed && batch.holding && !release_held(batch)) failed = true;
@@ -453,7 +457,7 @@ bool TxnStage::run() {
     batch.idled = idled;
     batch.waiting = rd_kafka_queue_length(consumer_queue_.get());
     batch.window = window.current();
-    window.ended(batch.messages, batch.waiting, idled);
+    window.ended(batch.messages, batch.waiting, idled, batch.busy);
     batch.next_window = window.current();
     if (!commit(batch)) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
