@@ -34,7 +34,8 @@ Settings service_settings() {
       .add({"batch-max-ms", "50", "longest a transaction collects before it commits while the stage keeps up",
             Option::Kind::integer, false, 1, 5000})
       .add({"batch-max-ms-behind", "1000",
-            "while a backlog waits, windows double from --batch-max-ms up to this (fewer commits, faster "
+            "while a backlog waits (work for at least half of --batch-max-ms at the last batch's pace), windows "
+            "double from --batch-max-ms up to this (fewer commits, faster "
             "catch-up); back to --batch-max-ms once caught up. Below --batch-max-ms: fixed windows",
             Option::Kind::integer, false, 0, 5000})
       .add({"batch-idle-ms", "20", "a transaction also commits once no input came for this long (0: never early)",
