@@ -14,7 +14,7 @@
 // another exactly-once stage sees input arrive a whole upstream transaction at a time (hundreds
 // of records the moment the upstream commits), which it gets through in a few milliseconds. Counted,
 // such a burst looked like a backlog: at 5,000 webhooks/s the merge stage ran one transaction in
-// five on a doubled window, and the records in it waited 50 ms longer (docs/PERFORMANCE.md,
+// five on a doubled window, and the records in it waited up to 50 ms longer (docs/PERFORMANCE.md,
 // "Commits that waited for nothing").
 // Once the backlog is gone the first batch that idles or ends with little waiting brings the
 // window back to `base` at once.

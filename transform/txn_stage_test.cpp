@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
@@ -268,30 +269,50 @@ TEST_F(MockCluster, DebugLogTellsWhereEachTransactionsTimeWent) {
   EXPECT_EQ(messages, 120);
 }
 
+// The committed transactions' timings, as the stage reports them (StageCounters::on_transaction,
+// called from the stage's thread): per transaction its window (first message to the commit
+// calls) and its commit calls, in ms.
+class CommittedTransactions {
+ public:
+  struct Timing {
+    double window_ms, commit_ms;
+  };
+  StageCounters counters() {
+    return StageCounters{[this](bool committed, double seconds, double commit_seconds) {
+                           std::lock_guard lock(mu_);
+                           if (committed) taken_.push_back({(seconds - commit_seconds) * 1000, commit_seconds * 1000});
+                         },
+                         {}};
+  }
+  // Those committed since the last call.
+  std::vector<Timing> take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(taken_, {});
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Timing> taken_;
+};
+
 // commit_transaction flushes the transaction's last writes first. Without delivery reports
 // librdkafka 2.0.2 cannot tell when the last one is acknowledged and sleeps out a 10 ms poll slice
 // after the broker answered: every commit took >= 10 ms longer than its round trips. linger.ms
 // 100 keeps every output unsent until the commit, so each flush has work to do.
 TEST_F(MockCluster, ACommitDoesNotSleepOutItsFlush) {
   EchoHooks hooks;
-  std::mutex mu;
-  std::vector<double> commit_ms;
-  StageOptions o{"test", {{"bootstrap.servers", bootstraps_}, {"log_level", "0"}, {"linger.ms", "100"}, {"fetch.wait.max.ms", "5"}},
-                 "g", "in",
-                 "txn-1", "member-1", 1000, 20, 0};
-  TxnStage stage(o, hooks, StageCounters{[&](bool committed, double, double commit_seconds) {
-                   std::lock_guard lock(mu);
-                   if (committed) commit_ms.push_back(commit_seconds * 1000);
-                 },
-                                         {}});
+  CommittedTransactions committed;
+  StageOptions o{"test",
+                 {{"bootstrap.servers", bootstraps_}, {"log_level", "0"}, {"linger.ms", "100"}, {"fetch.wait.max.ms", "5"}},
+                 "g", "in", "txn-1", "member-1", 1000, 20, 0};
+  TxnStage stage(o, hooks, committed.counters());
   std::thread t([&] { stage.run(); });
-  const auto committed = [&] {
-    std::lock_guard lock(mu);
-    return commit_ms.size();
-  };
+  std::vector<double> commit_ms;
   produce_inputs(3);  // once this is committed the group has settled: the rest trickle in
-  for (const auto until = Clock::now() + 20s; committed() == 0 && Clock::now() < until;)
+  for (const auto until = Clock::now() + 20s; commit_ms.empty() && Clock::now() < until;) {
     std::this_thread::sleep_for(10ms);
+    for (const auto& c : committed.take()) commit_ms.push_back(c.commit_ms);
+  }
   for (int i = 1; i < 15; ++i) {
     produce_inputs(3);
     std::this_thread::sleep_for(60ms);
@@ -299,7 +320,7 @@ TEST_F(MockCluster, ACommitDoesNotSleepOutItsFlush) {
   EXPECT_EQ(committed_outputs(45, 20s).size(), 45u);
   stage.stop();
   t.join();
-  std::lock_guard lock(mu);
+  for (const auto& c : committed.take()) commit_ms.push_back(c.commit_ms);
   ASSERT_GE(commit_ms.size(), 5u);
   std::sort(commit_ms.begin(), commit_ms.end());
   // The mock broker answers in well under a millisecond; 10 ms and more is the sleep.
@@ -313,23 +334,14 @@ TEST_F(MockCluster, ACommitDoesNotSleepOutItsFlush) {
 TEST_F(MockCluster, TransactionsLengthenWhileBehindAndShortenOnceCaughtUp) {
   produce_inputs(20000);
   SlowEchoHooks hooks;
-  std::mutex mu;
-  std::vector<double> collected;  // per committed transaction: its window, without the commit calls
+  CommittedTransactions committed;
   StageOptions o{"test", {{"bootstrap.servers", bootstraps_}, {"log_level", "0"}}, "g", "in", "txn-1", "member-1",
                  1000000, 20, 5, 640};
-  TxnStage stage(o, hooks, StageCounters{[&](bool committed, double seconds, double commit_seconds) {
-                   std::lock_guard lock(mu);
-                   if (committed) collected.push_back(seconds - commit_seconds);
-                 },
-                                                  {}});
+  TxnStage stage(o, hooks, committed.counters());
   std::thread t([&] { stage.run(); });
   ASSERT_EQ(committed_outputs(20000, 60s).size(), 20000u);
   double longest = 0;
-  {
-    std::lock_guard lock(mu);
-    for (double s : collected) longest = std::max(longest, s);
-    collected.clear();
-  }
+  for (const auto& c : committed.take()) longest = std::max(longest, c.window_ms / 1000);
   EXPECT_GE(longest, 0.080) << "no window grew past 4x the 20 ms base while 20,000 messages waited";
   for (int i = 0; i < 3; ++i) {  // light input: one message now and then
     produce_inputs(1);
@@ -338,9 +350,9 @@ TEST_F(MockCluster, TransactionsLengthenWhileBehindAndShortenOnceCaughtUp) {
   std::this_thread::sleep_for(1s);
   stage.stop();
   t.join();
-  std::lock_guard lock(mu);
-  ASSERT_FALSE(collected.empty());
-  EXPECT_LT(collected.back(), 0.070) << "a lone message waited for a long window after the backlog was gone";
+  const auto after = committed.take();
+  ASSERT_FALSE(after.empty());
+  EXPECT_LT(after.back().window_ms / 1000, 0.070) << "a lone message waited for a long window after the backlog was gone";
 }
 
 // Outputs trickling into a transaction (two output partitions, an input every few ms, 150 ms
