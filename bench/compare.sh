@@ -195,13 +195,26 @@ count_committed() {  # topic -> records readable read_committed
   timeout 120 kcat -C -b "$B" -t "$1" -X isolation.level=read_committed -e -q -f 'x\n' 2>/dev/null | wc -l
 }
 
-# wrk_run NAME URL PID -> sets RPS P50 P99 CPU_US (per request) NON2XX
+# machine_ticks -> "busy idle steal", clock ticks of all cores since boot (/proc/stat): what the
+# whole machine did during a phase, so a rate can be set against what the cores had left.
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $5 + $6, $9; exit}' /proc/stat; }
+# children_ms VAR: sets VAR to the CPU ms (user + system) of this shell's finished children, from
+# the `times` builtin, which must run in this shell (a subshell's children are its own): so no
+# $(children_ms), and its output goes through a file.
+children_ms() {
+  times >"$WORK/times"
+  printf -v "$1" %s "$(awk 'NR == 2 {for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); t += a[1] * 60000 + a[2] * 1000}}
+                           END {printf "%.0f", t}' "$WORK/times")"
+}
+
+# wrk_run NAME URL PID -> sets RPS P50 P99 CPU_US (per request) NON2XX, MACH_BUSY (cores busy
+# during the phase) and MACH_US (µs of all cores per request: the server, the broker, wrk, the rest)
 wrk_run() {
-  local name=$1 url=$2 pid=$3 t0 t1 out
+  local name=$1 url=$2 pid=$3 t0 t1 out m0 m1 w0 w1 k0 k1
   wrk -t1 -c"$CONNS" -d3s -s "$WORK/mix.lua" "$url" >/dev/null 2>&1 || true     # warm-up: connections, topic metadata
-  t0=$(ticks "$pid")
+  t0=$(ticks "$pid"); m0=$(machine_ticks); children_ms w0; k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
   out=$(wrk -t1 -c"$CONNS" -d"${SECONDS_LOAD}s" --latency -s "$WORK/mix.lua" "$url")
-  t1=$(ticks "$pid")
+  t1=$(ticks "$pid"); m1=$(machine_ticks); children_ms w1; k1=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
   echo "$out" >"$WORK/wrk-$name.txt"
   RPS=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
   local reqs; reqs=$(awk '/requests in/{print $1}' <<<"$out")
@@ -209,6 +222,13 @@ wrk_run() {
   NON2XX=$(awk -F= '/^non2xx_or_errors/{print $2}' <<<"$out")
   CPU_US=$(fdiv "$(( (t1 - t0) * 1000000 / HZ ))" "$reqs" "%.1f")
   res "$name: ${RPS} req/s, p50 $P50, p99 $P99, requests $reqs, non-2xx/errors $NON2XX, CPU $CPU_US µs/request ($(fdiv $((t1 - t0)) $HZ) s)"
+  read -r MACH_BUSY MACH_US MACHINE < <(awk -v a="$m0" -v b="$m1" -v hz="$HZ" -v n="$reqs" -v w=$((w1 - w0)) \
+      -v k="${k0:+$((k1 - k0))}" -v cores="$(nproc)" '
+    BEGIN {split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; all = busy + y[2] - x[2] + y[3] - x[3]
+           printf "%.2f %.1f %.2f of %d cores busy (steal %.2f); per request: the machine %.1f µs, of which wrk %.1f, the broker %s\n",
+                  cores * busy / all, busy * 1e6 / hz / n, cores * busy / all, cores, cores * (y[3] - x[3]) / all,
+                  busy * 1e6 / hz / n, w * 1e3 / n, k == "" ? "n/a" : sprintf("%.1f", k * 1e6 / hz / n)}')
+  res "  the machine during this phase: $MACHINE"
 }
 
 ms() {  # wrk latency (e.g. 1.23ms, 850.00us, 1.2s) -> ms
@@ -277,10 +297,8 @@ F0_RPS=$(sed -n 's/.*messages_per_s=\([0-9]*\).*/\1/p' <<<"$FLOOR0")
 # ---------------------------------------------------------------- (c) ingest vs Benthos ingest
 log "ingest: numflow-ingest"
 start_ingest "$RUN.webhooks.raw"
-k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
 wrk_run "numflow-ingest" "http://127.0.0.1:$P_INGEST" "$INGEST_PID"
-[[ -n ${KAFKA_PID:-} ]] && res "  broker CPU during numflow-ingest's phase: $(fdiv $(( $(ticks "$KAFKA_PID") - k0 )) $HZ) s"
-N_RPS=$RPS N_P50=$(ms "$P50") N_P99=$(ms "$P99") N_ICPU=$CPU_US
+N_RPS=$RPS N_P50=$(ms "$P50") N_P99=$(ms "$P99") N_ICPU=$CPU_US N_MACH=$MACH_US N_BUSY=$MACH_BUSY
 N_IRSS=$(rss_kb "$INGEST_PID")
 stop_pid "$INGEST_PID"
 
@@ -292,10 +310,8 @@ for attempt in 1 2 3 4 5; do
   ss -Hltn "sport = :$P_BIN" | grep -q . && break      # its http_server input is listening
   stop_pid "$BIN_PID"; (( attempt == 5 )) && die "Benthos ingest could not listen"
 done
-k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
 wrk_run "benthos-ingest" "http://127.0.0.1:$P_BIN" "$BIN_PID"
-[[ -n ${KAFKA_PID:-} ]] && res "  broker CPU during Benthos's phase: $(fdiv $(( $(ticks "$KAFKA_PID") - k0 )) $HZ) s"
-B_RPS=$RPS B_P50=$(ms "$P50") B_P99=$(ms "$P99") B_ICPU=$CPU_US
+B_RPS=$RPS B_P50=$(ms "$P50") B_P99=$(ms "$P99") B_ICPU=$CPU_US B_MACH=$MACH_US B_BUSY=$MACH_BUSY
 stop_pid "$BIN_PID"
 
 # The least any ingest must do, under the same wrk load (bench/ingest_floor.cpp): read each
@@ -310,17 +326,15 @@ floor_ingest() {  # NAME ARGS... : sets RPS CPU_US
   "$BUILD/bench/ingest_floor" --port "$port" "$@" 2>>"$WORK/ingest-floor.log" &
   pid=$!; PIDS+=("$pid")
   for _ in $(seq 1 50); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.1; done
-  local k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
   wrk_run "$name" "http://127.0.0.1:$port" "$pid"
-  [[ -n ${KAFKA_PID:-} ]] && res "  broker CPU during this phase: $(fdiv $(( $(ticks "$KAFKA_PID") - k0 )) $HZ) s"
   stop_pid "$pid"
 }
 create_topic "$RUN.floor.webhooks.raw"
 log "ingest floor: epoll HTTP + durable produce, nothing else"
 floor_ingest "ingest floor (linger.ms 0.5)" --brokers "$B" --topic "$RUN.floor.webhooks.raw" --linger-ms 0.5
-FI_RPS=$RPS FI_CPU=$CPU_US
+FI_RPS=$RPS FI_CPU=$CPU_US FI_MACH=$MACH_US FI_BUSY=$MACH_BUSY
 floor_ingest "ingest floor (linger.ms 0.2)" --brokers "$B" --topic "$RUN.floor.webhooks.raw" --linger-ms 0.2
-FI2_RPS=$RPS FI2_CPU=$CPU_US
+FI2_RPS=$RPS FI2_CPU=$CPU_US FI2_MACH=$MACH_US FI2_BUSY=$MACH_BUSY
 floor_ingest "HTTP floor (no Kafka)" --no-kafka
 FH_RPS=$RPS FH_CPU=$CPU_US
 FI_BEST=$(awk -v a="$FI_RPS" -v b="$FI2_RPS" 'BEGIN {print (a > b ? a : b)}')
@@ -452,21 +466,21 @@ e2e_warm_up() {
 # recv-TAG.txt.
 e2e_measure() {
   local label=$1 url=$2 topic=$3 rate=$4 prefix=$5 tag=$6 iname=$7 ipid=$8 tname=$9 tpid=${10}
-  local kc i0 t0 k0 i1 t1 k1 sent st n
+  local kc i0 t0 k0 i1 t1 k1 m0 m1 sent st n
   # kcat's pid in $! (its output goes through the time stamper, which ends when kcat does)
   kcat -C -b "$B" -t "$topic" -o end -u -q -X isolation.level=read_committed \
     -X fetch.wait.max.ms=5 -f '%k\n' 2>/dev/null > >(python3 "$HERE/gen.py" stamp >"$WORK/recv-$tag.txt") &
   kc=$!; PIDS+=("$kc")
   sleep 4
-  i0=$(ticks "$ipid"); t0=$(ticks "$tpid"); k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
+  i0=$(ticks "$ipid"); t0=$(ticks "$tpid"); k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}; m0=$(machine_ticks)
   sent=$("$E2E" -url "$url" -auth "$AUTH_8X8" -rate "$rate" -duration "${E2E_SECONDS}s" -prefix "$prefix" \
            -out "$WORK/sent-$tag.txt")
-  i1=$(ticks "$ipid"); t1=$(ticks "$tpid"); k1=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
+  i1=$(ticks "$ipid"); t1=$(ticks "$tpid"); k1=${KAFKA_PID:+$(ticks "$KAFKA_PID")}; m1=$(machine_ticks)
   sleep 5
   stop_pid "$kc"; sleep 0.5
   st=$(python3 "$HERE/gen.py" stats "$WORK/sent-$tag.txt" "$WORK/recv-$tag.txt")
   n=$(awk '{print $1}' <<<"$sent" | cut -d= -f2)
-  res "$label: $sent; latency ms $st; CPU per webhook: $iname $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, $tname $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs${KAFKA_PID:+, broker $(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$n" "%.1f") µs}"
+  res "$label: $sent; latency ms $st; CPU per webhook: $iname $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, $tname $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs${KAFKA_PID:+, broker $(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$n" "%.1f") µs}; cores busy $(awk -v a="$m0" -v b="$m1" -v c="$(nproc)" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[1] - x[1]; printf "%.2f of %d", c * d / (d + y[2] - x[2] + y[3] - x[3]), c}')"
   read -r P50 P99 <<<"$(sed -E 's/.*p50=([^ ]+) p99=([^ ]+).*/\1 \2/' <<<"$st")"
 }
 # e2e_hops LABEL TAG TOPICS: where the time of a run went, hop by hop (each stage's record
@@ -541,12 +555,13 @@ res "| ingest webhooks/s ($CONNS connections) | $N_RPS | $B_RPS | $(fdiv "$N_RPS
 res "| the broker alone, no HTTP ($CONNS closed-loop durable producers, linger.ms 5 / 0) | $F_RPS / $F0_RPS | | | the broker's ceiling, not an ingest's |"
 res "| the least any ingest does: epoll HTTP + durable produce (bench/ingest_floor, linger.ms 0.5 / 0.2): webhooks/s, CPU µs | $FI_RPS, $FI_CPU / $FI2_RPS, $FI2_CPU | | best / Benthos: $(fdiv "$FI_BEST" "$B_RPS"); numflow / best: $(fdiv "$N_RPS" "$FI_BEST") | the ceiling of any ingest here |"
 res "| the HTTP exchange alone (bench/ingest_floor --no-kafka): requests/s, CPU µs | $FH_RPS, $FH_CPU | | | |"
+res "| the whole machine during the phase: cores busy of $(nproc); µs of all cores per webhook (server, broker, wrk, the rest) | $N_BUSY; $N_MACH | $B_BUSY; $B_MACH | | 3× Benthos leaves $(fdiv "$(nproc)000000" "$((3 * ${B_RPS%.*}))" "%.1f") µs per webhook for all of it; the ingest floor's phase took $FI_MACH ($FI_BUSY busy) |"
 res "| ingest p50 latency (ms) | $N_P50 | $B_P50 | $(fdiv "$N_P50" "$B_P50") | |"
 res "| ingest p99 latency (ms) | $N_P99 | $B_P99 | $(fdiv "$N_P99" "$B_P99") | < 1 |"
 res "| ingest CPU µs per webhook (own process) | $N_ICPU | $B_ICPU | $(fdiv "$N_ICPU" "$B_ICPU") | numflow ≤ 25 |"
 res "| transform events/s ($RAW_EVENTS 8x8 events; mean of two interleaved drains each) | $N_TRATE | $B_TRATE | $(fdiv "$N_TRATE" "$B_TRATE") | ≥ 3 |"
 res "| transform CPU µs per event (own process; the same drains) | $N_TCPU | $B_TCPU | $(fdiv "$N_TCPU" "$B_TCPU") | numflow ≤ 30 |"
-res "| transform's Kafka work alone, copy-only stages: events/s, CPU µs per event | $TF_RATE, $TF_CPU | | numflow / floor: $(fdiv "$N_TCPU" "$TF_CPU") × the CPU | the floor under numflow's 30 |"
+res "| transform's Kafka work alone, copy-only stages: events/s, CPU µs per event | $TF_RATE, $TF_CPU | | floor / Benthos: $(fdiv "$TF_RATE" "$B_TRATE"); numflow / floor: $(fdiv "$N_TRATE" "$TF_RATE") of the rate, $(fdiv "$N_TCPU" "$TF_CPU") × the CPU | the floor under numflow's 30 |"
 res "| ingest CPU s per million webhooks | $(fdiv "$N_ICPU" 1) | $(fdiv "$B_ICPU" 1) | | |"
 res "| transform CPU s per million events | $(fdiv "$N_TCPU" 1) | $(fdiv "$B_TCPU" 1) | | |"
 res ""
