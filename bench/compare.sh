@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # numflow versus Benthos v4.13.0, same jobs, same local broker, one run. Results: docs/PERFORMANCE.md.
 #
-#   bench/compare.sh            # ~10-12 minutes (plus a one-time Benthos build); prints every figure and the ratio table
+#   bench/compare.sh            # ~8-12 minutes (plus a one-time Benthos build); prints every figure and the ratio table
 #
 # Phases (each bounded in time):
 #   install   wrk (Debian), Benthos v4.13.0 (go, cached), the fixed-rate sender (bench/e2e, go)
@@ -24,7 +24,9 @@
 #   e2e floor the last rate through bench/ingest_floor -> bench/transform_floor --follow: the same
 #             hops with none of numflow's work, the least the design takes on this machine
 #   memory    ingest RSS with $MANY_CONNS keep-alive connections posting at once
-# CPU is utime+stime from /proc/PID/stat of each service over its phase.
+# CPU is utime+stime from /proc/PID/stat of each service over its phase. After each wrk phase and
+# in each e2e line, what the whole machine did over it (/proc/stat): cores busy, and per request
+# the µs of all cores and the shares of wrk and the broker.
 #
 # Environment: PORT_BASE (27000, below Linux's ephemeral range: broker 27092, controller 27093,
 # services the first free ports from 27180 up),
