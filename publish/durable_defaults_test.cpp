@@ -1,8 +1,10 @@
 // What durable_producer_defaults() buys, against librdkafka's mock cluster, each beside
 // librdkafka's own default of five requests in flight per connection (kafka_config.cpp says why
 // numflow allows one):
-//  - a message reported delivered is in the topic once, even when the broker writes batches but
-//    answers later than message.timeout.ms and librdkafka bumps the producer epoch;
+//  - a broker that writes batches but answers late writes nothing twice as long as no produce
+//    request outlives its oldest message's message.timeout.ms (numflow-ingest's is 30 s, for
+//    this); past it, librdkafka can write a message twice and report it delivered, far more
+//    often with five in flight than with one;
 //  - the broker thread sleeps while answers are outstanding instead of polling in a loop.
 #include "publish/kafka_config.h"
 #include "tests/support/kafka_reader.h"
@@ -66,13 +68,15 @@ struct Books {
   int delivered = 0, failed = 0, unreported = 0, delivered_twice = 0, delivered_missing = 0;
 };
 
+// numflow-ingest's message.timeout.ms (ingest/main.cpp, kMessageTimeoutMs).
+constexpr const char* kIngestMessageTimeoutMs = "30000";
+
 // 2 messages a millisecond for 8 s to 4 partitions; from 1.5 s to 5 s the broker answers 1.9 s
 // after each request (the mock writes the batch at once: a slow follower under acks=all, a slow
-// disk), against a message.timeout.ms of 2 s (numflow-ingest's until 2026-11-29; 30 s since,
-// ingest/main.cpp says why: one in flight narrows the window, a long timeout avoids it).
-// In-flight requests time out ("possibly persisted", retried), queued messages time out and are
-// failed, and librdkafka bumps the producer epoch to close the gap in the sequence numbers.
-Books late_answers(const Properties& defaults) {
+// disk). With a message.timeout.ms of 2 s (numflow-ingest's until 2026-11-29) in-flight requests
+// time out ("possibly persisted", retried), queued messages time out and are failed, and
+// librdkafka bumps the producer epoch to close the gap in the sequence numbers; with 30 s none do.
+Books late_answers(const Properties& defaults, const char* message_timeout_ms) {
   testing::MockKafka kafka;
   kafka.create_topic("t", 4);
   constexpr int kMs = 8000, kPerMs = 2;
@@ -81,7 +85,7 @@ Books late_answers(const Properties& defaults) {
     rd_kafka_conf_t* conf = make_conf(defaults, {{"bootstrap.servers", kafka.bootstraps()},
                                                  {"log_level", "0"},
                                                  {"linger.ms", "1"},
-                                                 {"message.timeout.ms", "2000"}});
+                                                 {"message.timeout.ms", message_timeout_ms}});
     rd_kafka_conf_set_opaque(conf, &reports);  // the reports are written by rd_kafka_poll, on this thread
     rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
       auto& r = *static_cast<std::vector<Report>*>(opaque);
@@ -119,21 +123,34 @@ Books late_answers(const Properties& defaults) {
   return b;
 }
 
-TEST(DurableDefaultsOnMock, LateAnswersAndMessageTimeoutsWriteNothingDeliveredTwice) {
-  const Books ours = late_answers(durable_producer_defaults());
-  EXPECT_GT(ours.failed, 0) << "no message timed out: librdkafka had no reason to bump its epoch";
-  EXPECT_GT(ours.delivered, 0);
-  EXPECT_EQ(ours.unreported, 0);
-  EXPECT_EQ(ours.delivered_missing, 0);
-  EXPECT_EQ(ours.delivered_twice, 0) << "reported delivered, written twice";
-  // The same with five requests in flight: the test sees what the setting prevents. The requests
-  // in flight beside an expired one fail with it (librdkafka closes the connection) and hold
-  // younger messages; they are retried, the epoch is bumped for the older ones' timeouts, and
-  // they go out again under new sequence numbers the broker cannot match to the copies it has.
-  const Books five = late_answers(with_five_in_flight());
+TEST(DurableDefaultsOnMock, LateAnswersWithinTheMessageTimeoutWriteEverythingOnce) {
+  const Books b = late_answers(durable_producer_defaults(), kIngestMessageTimeoutMs);
+  EXPECT_EQ(b.delivered, 16000);
+  EXPECT_EQ(b.failed, 0) << "a message timed out: the broker answered within 1.9 s";
+  EXPECT_EQ(b.unreported, 0);
+  EXPECT_EQ(b.delivered_missing, 0);
+  EXPECT_EQ(b.delivered_twice, 0) << "reported delivered, written twice";
+}
+
+// Past the timeout, what one request in flight changes and what it does not. With five, the
+// requests in flight beside an expired one fail with it (librdkafka closes the connection) and
+// hold younger messages; they are retried, the epoch is bumped for the older ones' timeouts, and
+// they go out again under new sequence numbers the broker cannot match to the copies it has.
+// With one, only the expired request's own batch is exposed: none written twice in quiet runs,
+// but 999 of 12,991 once on a loaded machine (CI, 2026-11-29), so nothing is promised there and
+// numflow-ingest keeps its requests inside the timeout instead (the test above).
+TEST(DurableDefaultsOnMock, LateAnswersPastTheMessageTimeoutCanWriteTwiceAndFiveInFlightDoesOften) {
+  const Books five = late_answers(with_five_in_flight(), "2000");
+  EXPECT_GT(five.failed, 0) << "no message timed out: librdkafka had no reason to bump its epoch";
   EXPECT_GT(five.delivered_twice, 0) << "with 5 in flight nothing was written twice: the test proves nothing";
-  std::printf("delivered and written twice: %d of %d with numflow's defaults, %d of %d with 5 in flight\n",
-              ours.delivered_twice, ours.delivered, five.delivered_twice, five.delivered);
+  const Books one = late_answers(durable_producer_defaults(), "2000");
+  for (const Books* b : {&five, &one}) {  // whatever the count, every message is accounted for
+    EXPECT_GT(b->delivered, 0);
+    EXPECT_EQ(b->unreported, 0);
+    EXPECT_EQ(b->delivered_missing, 0);
+  }
+  std::printf("past the timeout, delivered and written twice: %d of %d with 5 in flight, %d of %d with 1\n",
+              five.delivered_twice, five.delivered, one.delivered_twice, one.delivered);
 }
 
 // ---- The broker thread waits for answers instead of spinning ------------------------------------
