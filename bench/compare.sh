@@ -9,7 +9,9 @@
 #   floor     the broker's own ceiling for an ingest: $CONNS closed-loop acks=all producers, no
 #             HTTP (bench/kafka_floor), linger.ms 5 and 0
 #   ingest    wrk keep-alive, $CONNS connections, $SECONDS_LOAD s, signed provider fixtures mixed
-#             (bench/gen.py wrk): numflow-ingest, then Benthos http_server -> kafka_franz
+#             (bench/gen.py wrk): numflow-ingest, then Benthos http_server -> kafka_franz; then
+#             each again at $SWEEP_CONNS connections: with $CONNS, each waiting for its answer,
+#             the rate is a round trip's; the sweep finds each server's capacity (its best rate)
 #   ingest floor  the least any ingest does under the same wrk load: epoll HTTP + a durable produce,
 #             nothing else (bench/ingest_floor), linger.ms 0.5 and 0.2, and HTTP alone
 #   transform drain $RAW_EVENTS pre-filled 8x8 events (bench/gen.py raw) until every record is
@@ -30,7 +32,7 @@
 #
 # Environment: PORT_BASE (27000, below Linux's ephemeral range: broker 27092, controller 27093,
 # services the first free ports from 27180 up),
-# SECONDS_LOAD (20), CONNS (64), RAW_EVENTS (200000), NUMBERS (20000), PARTITIONS (4),
+# SECONDS_LOAD (20), CONNS (64), SWEEP_CONNS ("128 256 512"; "" for none), RAW_EVENTS (200000), NUMBERS (20000), PARTITIONS (4),
 # E2E_RATES ("1000 2500 5000"), E2E_SECONDS (20), MANY_CONNS (10000), INGEST_IO_THREADS (1),
 # NUMFLOW_BENCH_CACHE (~/.cache/numflow-bench), BENCH_OUT (/tmp/numflow-bench-results.txt),
 # NUMFLOW_BUILD (build).
@@ -43,6 +45,7 @@ CACHE=${NUMFLOW_BENCH_CACHE:-$HOME/.cache/numflow-bench}
 PORT_BASE=${PORT_BASE:-27000}
 SECONDS_LOAD=${SECONDS_LOAD:-20}
 CONNS=${CONNS:-64}
+SWEEP_CONNS=${SWEEP_CONNS-128 256 512}
 RAW_EVENTS=${RAW_EVENTS:-200000}
 NUMBERS=${NUMBERS:-20000}
 PARTITIONS=${PARTITIONS:-4}
@@ -209,13 +212,14 @@ children_ms() {
                            END {printf "%.0f", t}' "$WORK/times")"
 }
 
-# wrk_run NAME URL PID -> sets RPS P50 P99 CPU_US (per request) NON2XX, MACH_BUSY (cores busy
-# during the phase) and MACH_US (µs of all cores per request: the server, the broker, wrk, the rest)
+# wrk_run NAME URL PID [CONNECTIONS] -> sets RPS P50 P99 CPU_US (per request) NON2XX, MACH_BUSY
+# (cores busy during the phase) and MACH_US (µs of all cores per request: the server, the broker,
+# wrk, the rest). CONNECTIONS defaults to $CONNS.
 wrk_run() {
-  local name=$1 url=$2 pid=$3 t0 t1 out m0 m1 w0 w1 k0 k1
-  wrk -t1 -c"$CONNS" -d3s -s "$WORK/mix.lua" "$url" >/dev/null 2>&1 || true     # warm-up: connections, topic metadata
+  local name=$1 url=$2 pid=$3 conns=${4:-$CONNS} t0 t1 out m0 m1 w0 w1 k0 k1
+  wrk -t1 -c"$conns" -d3s -s "$WORK/mix.lua" "$url" >/dev/null 2>&1 || true     # warm-up: connections, topic metadata
   t0=$(ticks "$pid"); m0=$(machine_ticks); children_ms w0; k0=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
-  out=$(wrk -t1 -c"$CONNS" -d"${SECONDS_LOAD}s" --latency -s "$WORK/mix.lua" "$url")
+  out=$(wrk -t1 -c"$conns" -d"${SECONDS_LOAD}s" --latency -s "$WORK/mix.lua" "$url")
   t1=$(ticks "$pid"); m1=$(machine_ticks); children_ms w1; k1=${KAFKA_PID:+$(ticks "$KAFKA_PID")}
   echo "$out" >"$WORK/wrk-$name.txt"
   RPS=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
@@ -232,6 +236,21 @@ wrk_run() {
                   busy * 1e6 / hz / n, w * 1e3 / n, k == "" ? "n/a" : sprintf("%.1f", k * 1e6 / hz / n)}')
   res "  the machine during this phase: $MACHINE"
 }
+
+# sweep NAME URL PID: wrk_run at each of $SWEEP_CONNS connections; sets SWEEP (the "conns:rps:p99ms"
+# of each) and BEST_RPS BEST_CONNS BEST_P99 (the best rate's, $CONNS's run included: set RPS and
+# P99 from it before calling).
+sweep() {
+  local c
+  SWEEP="$CONNS:$RPS:$(ms "$P99")" BEST_RPS=$RPS BEST_CONNS=$CONNS BEST_P99=$(ms "$P99")
+  for c in $SWEEP_CONNS; do
+    wrk_run "$1, $c connections" "$2" "$3" "$c"
+    SWEEP+=" $c:$RPS:$(ms "$P99")"
+    if awk -v a="$RPS" -v b="$BEST_RPS" 'BEGIN {exit !(a > b)}'; then BEST_RPS=$RPS BEST_CONNS=$c BEST_P99=$(ms "$P99"); fi
+  done
+}
+# p99_at SWEEP CONNS -> that run's p99 (ms), or n/a
+p99_at() { tr ' ' '\n' <<<"$1" | awk -F: -v c="$2" '$1 == c {print $3; f = 1} END {if (!f) print "n/a"}'; }
 
 ms() {  # wrk latency (e.g. 1.23ms, 850.00us, 1.2s) -> ms
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f\n", n }'
@@ -271,7 +290,7 @@ install
 log "work dir $WORK, results $OUT"
 res "# numflow vs Benthos $BENTHOS_VERSION — $(date -u +%FT%TZ), $(nproc) cores, load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 res "# $(uname -r); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); $($BENTHOS --version 2>/dev/null | head -1); numflow $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)"
-res "# connections $CONNS, load $SECONDS_LOAD s per phase, raw events $RAW_EVENTS over $NUMBERS numbers, $PARTITIONS partitions"
+res "# connections $CONNS (ingest also at: ${SWEEP_CONNS:-none}), load $SECONDS_LOAD s per phase, raw events $RAW_EVENTS over $NUMBERS numbers, $PARTITIONS partitions"
 
 log "starting the broker on $B"
 bash "$ROOT/scripts/kafka.sh" stop --port "$KPORT" >/dev/null 2>&1 || true    # a broker left over by an earlier run
@@ -301,6 +320,8 @@ log "ingest: numflow-ingest"
 start_ingest "$RUN.webhooks.raw"
 wrk_run "numflow-ingest" "http://127.0.0.1:$P_INGEST" "$INGEST_PID"
 N_RPS=$RPS N_P50=$(ms "$P50") N_P99=$(ms "$P99") N_ICPU=$CPU_US N_MACH=$MACH_US N_BUSY=$MACH_BUSY
+sweep "numflow-ingest" "http://127.0.0.1:$P_INGEST" "$INGEST_PID"
+N_SWEEP=$SWEEP N_BEST=$BEST_RPS N_BEST_C=$BEST_CONNS N_BEST_P99=$BEST_P99
 N_IRSS=$(rss_kb "$INGEST_PID")
 stop_pid "$INGEST_PID"
 
@@ -314,6 +335,8 @@ for attempt in 1 2 3 4 5; do
 done
 wrk_run "benthos-ingest" "http://127.0.0.1:$P_BIN" "$BIN_PID"
 B_RPS=$RPS B_P50=$(ms "$P50") B_P99=$(ms "$P99") B_ICPU=$CPU_US B_MACH=$MACH_US B_BUSY=$MACH_BUSY
+sweep "benthos-ingest" "http://127.0.0.1:$P_BIN" "$BIN_PID"
+B_SWEEP=$SWEEP B_BEST=$BEST_RPS B_BEST_C=$BEST_CONNS B_BEST_P99=$BEST_P99
 stop_pid "$BIN_PID"
 
 # The least any ingest must do, under the same wrk load (bench/ingest_floor.cpp): read each
@@ -554,6 +577,14 @@ res ""
 res "| measure | numflow | Benthos $BENTHOS_VERSION | numflow / Benthos | target |"
 res "|---|---|---|---|---|"
 res "| ingest webhooks/s ($CONNS connections) | $N_RPS | $B_RPS | $(fdiv "$N_RPS" "$B_RPS") | ≥ 3 |"
+if [[ -n $SWEEP_CONNS ]]; then
+  res "| ingest capacity: each server's best webhooks/s over $CONNS $SWEEP_CONNS connections | $N_BEST ($N_BEST_C) | $B_BEST ($B_BEST_C) | $(fdiv "$N_BEST" "$B_BEST") | ≥ 3 |"
+  for c in $SWEEP_CONNS; do
+    n_rps=$(tr ' ' '\n' <<<"$N_SWEEP" | awk -F: -v c="$c" '$1 == c {print $2}')
+    b_rps=$(tr ' ' '\n' <<<"$B_SWEEP" | awk -F: -v c="$c" '$1 == c {print $2}')
+    res "| ingest at $c connections: webhooks/s; p99 (ms) | $n_rps; $(p99_at "$N_SWEEP" "$c") | $b_rps; $(p99_at "$B_SWEEP" "$c") | $(fdiv "$n_rps" "$b_rps"); p99 $(fdiv "$(p99_at "$N_SWEEP" "$c")" "$(p99_at "$B_SWEEP" "$c")") | p99 < 1 |"
+  done
+fi
 res "| the broker alone, no HTTP ($CONNS closed-loop durable producers, linger.ms 5 / 0) | $F_RPS / $F0_RPS | | | the broker's ceiling, not an ingest's |"
 res "| the least any ingest does: epoll HTTP + durable produce (bench/ingest_floor, linger.ms 0.5 / 0.2): webhooks/s, CPU µs | $FI_RPS, $FI_CPU / $FI2_RPS, $FI2_CPU | | best / Benthos: $(fdiv "$FI_BEST" "$B_RPS"); numflow / best: $(fdiv "$N_RPS" "$FI_BEST") | the ceiling of any ingest here |"
 res "| the HTTP exchange alone (bench/ingest_floor --no-kafka): requests/s, CPU µs | $FH_RPS, $FH_CPU | | | |"
