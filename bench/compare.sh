@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # numflow versus Benthos v4.13.0, same jobs, same local broker, one run. Results: docs/PERFORMANCE.md.
 #
-#   bench/compare.sh            # ~8-12 minutes (plus a one-time Benthos build); prints every figure and the ratio table
+#   bench/compare.sh            # ~11-14 minutes (plus a one-time Benthos build); prints every figure and the ratio table
 #
 # Phases (each bounded in time):
 #   install   wrk (Debian), Benthos v4.13.0 (go, cached), the fixed-rate sender (bench/e2e, go)
