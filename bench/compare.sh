@@ -203,6 +203,11 @@ count_committed() {  # topic -> records readable read_committed
 # machine_ticks -> "busy idle steal", clock ticks of all cores since boot (/proc/stat): what the
 # whole machine did during a phase, so a rate can be set against what the cores had left.
 machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $5 + $6, $9; exit}' /proc/stat; }
+# cores_busy BEFORE AFTER (two machine_ticks) -> cores busy between them, e.g. 1.63
+cores_busy() {
+  awk -v a="$1" -v b="$2" -v c="$(nproc)" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[1] - x[1]
+                                                   printf "%.2f\n", c * d / (d + y[2] - x[2] + y[3] - x[3])}'
+}
 # children_ms VAR: sets VAR to the CPU ms (user + system) of this shell's finished children, from
 # the `times` builtin, which must run in this shell (a subshell's children are its own): so no
 # $(children_ms), and its output goes through a file.
@@ -228,29 +233,28 @@ wrk_run() {
   NON2XX=$(awk -F= '/^non2xx_or_errors/{print $2}' <<<"$out")
   CPU_US=$(fdiv "$(( (t1 - t0) * 1000000 / HZ ))" "$reqs" "%.1f")
   res "$name: ${RPS} req/s, p50 $P50, p99 $P99, requests $reqs, non-2xx/errors $NON2XX, CPU $CPU_US µs/request ($(fdiv $((t1 - t0)) $HZ) s)"
-  read -r MACH_BUSY MACH_US MACHINE < <(awk -v a="$m0" -v b="$m1" -v hz="$HZ" -v n="$reqs" -v w=$((w1 - w0)) \
-      -v k="${k0:+$((k1 - k0))}" -v cores="$(nproc)" '
-    BEGIN {split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; all = busy + y[2] - x[2] + y[3] - x[3]
-           printf "%.2f %.1f %.2f of %d cores busy (steal %.2f); per request: the machine %.1f µs, of which wrk %.1f, the broker %s\n",
-                  cores * busy / all, busy * 1e6 / hz / n, cores * busy / all, cores, cores * (y[3] - x[3]) / all,
-                  busy * 1e6 / hz / n, w * 1e3 / n, k == "" ? "n/a" : sprintf("%.1f", k * 1e6 / hz / n)}')
-  res "  the machine during this phase: $MACHINE"
+  MACH_BUSY=$(cores_busy "$m0" "$m1")
+  MACH_US=$(awk -v a="$m0" -v b="$m1" -v hz="$HZ" -v n="$reqs" 'BEGIN {split(a, x, " "); split(b, y, " ")
+                                                                       printf "%.1f\n", (y[1] - x[1]) * 1e6 / hz / n}')
+  local broker=n/a
+  [[ -n $k0 ]] && broker=$(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$reqs" "%.1f")
+  res "  the machine during this phase: $MACH_BUSY of $(nproc) cores busy; per request: the machine $MACH_US µs, of which wrk $(fdiv $(( (w1 - w0) * 1000 )) "$reqs" "%.1f"), the broker $broker"
 }
 
 # sweep NAME URL PID: wrk_run at each of $SWEEP_CONNS connections; sets SWEEP (the "conns:rps:p99ms"
-# of each) and BEST_RPS BEST_CONNS BEST_P99 (the best rate's, $CONNS's run included: set RPS and
-# P99 from it before calling).
+# of each) and BEST_RPS BEST_CONNS (the best rate's, $CONNS's run included: set RPS and P99 from
+# it before calling).
 sweep() {
   local c
-  SWEEP="$CONNS:$RPS:$(ms "$P99")" BEST_RPS=$RPS BEST_CONNS=$CONNS BEST_P99=$(ms "$P99")
+  SWEEP="$CONNS:$RPS:$(ms "$P99")" BEST_RPS=$RPS BEST_CONNS=$CONNS
   for c in $SWEEP_CONNS; do
     wrk_run "$1, $c connections" "$2" "$3" "$c"
     SWEEP+=" $c:$RPS:$(ms "$P99")"
-    if awk -v a="$RPS" -v b="$BEST_RPS" 'BEGIN {exit !(a > b)}'; then BEST_RPS=$RPS BEST_CONNS=$c BEST_P99=$(ms "$P99"); fi
+    if awk -v a="$RPS" -v b="$BEST_RPS" 'BEGIN {exit !(a > b)}'; then BEST_RPS=$RPS BEST_CONNS=$c; fi
   done
 }
-# p99_at SWEEP CONNS -> that run's p99 (ms), or n/a
-p99_at() { tr ' ' '\n' <<<"$1" | awk -F: -v c="$2" '$1 == c {print $3; f = 1} END {if (!f) print "n/a"}'; }
+# swept SWEEP CONNS -> "rps p99ms" of that run, or "n/a n/a"
+swept() { tr ' ' '\n' <<<"$1" | awk -F: -v c="$2" '$1 == c {print $2, $3; f = 1} END {if (!f) print "n/a n/a"}'; }
 
 ms() {  # wrk latency (e.g. 1.23ms, 850.00us, 1.2s) -> ms
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f\n", n }'
@@ -322,7 +326,7 @@ wrk_run "numflow-ingest" "http://127.0.0.1:$P_INGEST" "$INGEST_PID"
 N_RPS=$RPS N_P50=$(ms "$P50") N_P99=$(ms "$P99") N_ICPU=$CPU_US N_MACH=$MACH_US N_BUSY=$MACH_BUSY
 N_IRSS=$(rss_kb "$INGEST_PID")   # after the first phase, as the memory row says
 sweep "numflow-ingest" "http://127.0.0.1:$P_INGEST" "$INGEST_PID"
-N_SWEEP=$SWEEP N_BEST=$BEST_RPS N_BEST_C=$BEST_CONNS N_BEST_P99=$BEST_P99
+N_SWEEP=$SWEEP N_BEST=$BEST_RPS N_BEST_C=$BEST_CONNS
 stop_pid "$INGEST_PID"
 
 log "ingest: Benthos http_server -> kafka_franz"
@@ -336,7 +340,7 @@ done
 wrk_run "benthos-ingest" "http://127.0.0.1:$P_BIN" "$BIN_PID"
 B_RPS=$RPS B_P50=$(ms "$P50") B_P99=$(ms "$P99") B_ICPU=$CPU_US B_MACH=$MACH_US B_BUSY=$MACH_BUSY
 sweep "benthos-ingest" "http://127.0.0.1:$P_BIN" "$BIN_PID"
-B_SWEEP=$SWEEP B_BEST=$BEST_RPS B_BEST_C=$BEST_CONNS B_BEST_P99=$BEST_P99
+B_SWEEP=$SWEEP B_BEST=$BEST_RPS B_BEST_C=$BEST_CONNS
 stop_pid "$BIN_PID"
 
 # The least any ingest must do, under the same wrk load (bench/ingest_floor.cpp): read each
@@ -359,7 +363,7 @@ log "ingest floor: epoll HTTP + durable produce, nothing else"
 floor_ingest "ingest floor (linger.ms 0.5)" --brokers "$B" --topic "$RUN.floor.webhooks.raw" --linger-ms 0.5
 FI_RPS=$RPS FI_CPU=$CPU_US FI_MACH=$MACH_US FI_BUSY=$MACH_BUSY
 floor_ingest "ingest floor (linger.ms 0.2)" --brokers "$B" --topic "$RUN.floor.webhooks.raw" --linger-ms 0.2
-FI2_RPS=$RPS FI2_CPU=$CPU_US FI2_MACH=$MACH_US FI2_BUSY=$MACH_BUSY
+FI2_RPS=$RPS FI2_CPU=$CPU_US
 floor_ingest "HTTP floor (no Kafka)" --no-kafka
 FH_RPS=$RPS FH_CPU=$CPU_US
 FI_BEST=$(awk -v a="$FI_RPS" -v b="$FI2_RPS" 'BEGIN {print (a > b ? a : b)}')
@@ -505,7 +509,7 @@ e2e_measure() {
   stop_pid "$kc"; sleep 0.5
   st=$(python3 "$HERE/gen.py" stats "$WORK/sent-$tag.txt" "$WORK/recv-$tag.txt")
   n=$(awk '{print $1}' <<<"$sent" | cut -d= -f2)
-  res "$label: $sent; latency ms $st; CPU per webhook: $iname $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, $tname $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs${KAFKA_PID:+, broker $(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$n" "%.1f") µs}; cores busy $(awk -v a="$m0" -v b="$m1" -v c="$(nproc)" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[1] - x[1]; printf "%.2f of %d", c * d / (d + y[2] - x[2] + y[3] - x[3]), c}')"
+  res "$label: $sent; latency ms $st; CPU per webhook: $iname $(fdiv $(( (i1 - i0) * 1000000 / HZ )) "$n" "%.1f") µs, $tname $(fdiv $(( (t1 - t0) * 1000000 / HZ )) "$n" "%.1f") µs${KAFKA_PID:+, broker $(fdiv $(( (k1 - k0) * 1000000 / HZ )) "$n" "%.1f") µs}; cores busy $(cores_busy "$m0" "$m1") of $(nproc)"
   read -r P50 P99 <<<"$(sed -E 's/.*p50=([^ ]+) p99=([^ ]+).*/\1 \2/' <<<"$st")"
 }
 # e2e_hops LABEL TAG TOPICS: where the time of a run went, hop by hop (each stage's record
@@ -580,9 +584,9 @@ res "| ingest webhooks/s ($CONNS connections) | $N_RPS | $B_RPS | $(fdiv "$N_RPS
 if [[ -n $SWEEP_CONNS ]]; then
   res "| ingest capacity: each server's best webhooks/s over $CONNS $SWEEP_CONNS connections | $N_BEST ($N_BEST_C) | $B_BEST ($B_BEST_C) | $(fdiv "$N_BEST" "$B_BEST") | ≥ 3 |"
   for c in $SWEEP_CONNS; do
-    n_rps=$(tr ' ' '\n' <<<"$N_SWEEP" | awk -F: -v c="$c" '$1 == c {print $2}')
-    b_rps=$(tr ' ' '\n' <<<"$B_SWEEP" | awk -F: -v c="$c" '$1 == c {print $2}')
-    res "| ingest at $c connections: webhooks/s; p99 (ms) | $n_rps; $(p99_at "$N_SWEEP" "$c") | $b_rps; $(p99_at "$B_SWEEP" "$c") | $(fdiv "$n_rps" "$b_rps"); p99 $(fdiv "$(p99_at "$N_SWEEP" "$c")" "$(p99_at "$B_SWEEP" "$c")") | p99 < 1 |"
+    read -r n_rps n_p99 <<<"$(swept "$N_SWEEP" "$c")"
+    read -r b_rps b_p99 <<<"$(swept "$B_SWEEP" "$c")"
+    res "| ingest at $c connections: webhooks/s; p99 (ms) | $n_rps; $n_p99 | $b_rps; $b_p99 | $(fdiv "$n_rps" "$b_rps"); p99 $(fdiv "$n_p99" "$b_p99") | p99 < 1 |"
   done
 fi
 res "| the broker alone, no HTTP ($CONNS closed-loop durable producers, linger.ms 5 / 0) | $F_RPS / $F0_RPS | | | the broker's ceiling, not an ingest's |"
